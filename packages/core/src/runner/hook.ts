@@ -1,0 +1,70 @@
+import type { Batch } from '../data/types.js';
+import type { ForwardResult, LossTerms, TrainableModel } from './model.js';
+
+/** The named points of the training loop, in the order they first fire. */
+export const HOOK_POINTS = [
+  'beforeRun',
+  'beforeEpoch',
+  'beforeIter',
+  'afterForward',
+  'afterIter',
+  'afterEpoch',
+  'afterEval',
+  'afterRun',
+] as const;
+export type HookPoint = (typeof HOOK_POINTS)[number];
+
+/** Read-only view of the run that every hook receives. */
+export interface RunState {
+  readonly model: TrainableModel;
+  /** Iterations completed so far (0 before the first step). */
+  readonly iter: number;
+  readonly maxIters: number;
+  readonly epoch: number;
+  /** Learning rate used for the current/last step. */
+  readonly lr: number;
+  readonly workDir: string;
+  /** Set by a hook (or Ctrl-C) to end the run after the current iteration. */
+  requestStop(reason: string): void;
+  readonly stopRequested: boolean;
+}
+
+export interface IterInfo {
+  iter: number;
+  epoch: number;
+  lr: number;
+  /** Loss terms as numbers (read after the step), including hook-contributed ones. */
+  losses: Record<string, number>;
+  totalLoss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Wall time of the step in ms (data excluded). */
+  stepMs: number;
+  /** Wall time waiting for data in ms. */
+  dataMs: number;
+}
+
+export type Metrics = Record<string, number>;
+
+/**
+ * A hook attaches to named points of the loop. Lower `priority` runs first (default 50,
+ * like MMEngine's NORMAL). All methods are optional.
+ *
+ * `afterForward` runs *inside* the gradient tape, synchronously: it may read the batch and
+ * the model's forward outputs and return extra loss terms whose gradients flow into the
+ * model (this is how distillation plugs in). It must not mutate the batch.
+ */
+export interface Hook {
+  readonly name: string;
+  readonly priority?: number;
+  beforeRun?(state: RunState): void | Promise<void>;
+  beforeEpoch?(state: RunState): void | Promise<void>;
+  beforeIter?(state: RunState, batch: Batch): void | Promise<void>;
+  afterForward?(state: RunState, batch: Batch, forward: ForwardResult): LossTerms | void;
+  afterIter?(state: RunState, info: IterInfo): void | Promise<void>;
+  afterEpoch?(state: RunState): void | Promise<void>;
+  afterEval?(state: RunState, metrics: Metrics): void | Promise<void>;
+  afterRun?(state: RunState): void | Promise<void>;
+  /** Extra state to save in checkpoints (e.g. EMA weights), by name. */
+  stateTensors?(): Map<string, import('@tensorflow/tfjs-core').Tensor>;
+}

@@ -27,6 +27,14 @@ export interface RunState {
   /** Set by a hook (or Ctrl-C) to end the run after the current iteration. */
   requestStop(reason: string): void;
   readonly stopRequested: boolean;
+  /** LR schedule hooks set the learning rate for the next step here. */
+  setLr(lr: number): void;
+  /** The optimizer's configured base learning rate (schedules scale it). */
+  readonly baseLr: number;
+  /** Writes a full, resumable checkpoint (model, optimizer, iteration, hook state) atomically. */
+  saveCheckpoint(path: string): Promise<void>;
+  /** Runs the evaluation loop on the validation data; fires `afterEval`. Empty if no val data. */
+  evaluate(): Promise<Metrics>;
 }
 
 export interface IterInfo {

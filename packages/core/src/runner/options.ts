@@ -1,0 +1,26 @@
+import type { BatchSource, Dataset } from '../data/types.js';
+import type { OptimizerConfig } from '../optim/optimizer.js';
+import type { Services } from '../registry/types.js';
+import type { Evaluator } from './evaluator.js';
+import type { Hook } from './hook.js';
+import type { TrainableModel } from './model.js';
+
+/** Everything the runner needs; `buildRunner(config)` in config/ assembles it from a config. */
+export interface RunnerOptions {
+  model: TrainableModel;
+  train: BatchSource;
+  /** Validation data: batches to predict on, the dataset holding ground truth, and the scorer. */
+  val?: { source: BatchSource; dataset: Dataset; evaluator: Evaluator };
+  hooks: Hook[];
+  optimizer: OptimizerConfig;
+  maxIters: number;
+  /** Clip the global gradient norm to this (0 or undefined: no clipping). */
+  clipGradNorm?: number;
+  /** Directory for checkpoints, logs and metrics. */
+  workDir: string;
+  /** Checkpoint file to resume from (model, optimizer, iteration). */
+  resumeFrom?: string;
+  services: Services;
+  /** Install a SIGINT handler that stops after the current iteration and checkpoints. Default true. */
+  handleSignals?: boolean;
+}

@@ -17,6 +17,7 @@ export type DetkitErrorCode =
   | 'MODEL_CONTRACT'
   | 'NOT_IMPLEMENTED'
   | 'INVALID_ARGUMENT'
+  | 'LOSS_NOT_FINITE'
   | 'IO';
 
 export class DetkitError extends Error {

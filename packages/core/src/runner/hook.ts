@@ -35,6 +35,8 @@ export interface RunState {
   saveCheckpoint(path: string): Promise<void>;
   /** Runs the evaluation loop on the validation data; fires `afterEval`. Empty if no val data. */
   evaluate(): Promise<Metrics>;
+  /** The run's event stream (same as `runner.events$`), for hooks that react to events. */
+  readonly events$?: import('rxjs').Observable<import('./events.js').RunnerEvent>;
 }
 
 export interface IterInfo {
@@ -75,4 +77,15 @@ export interface Hook {
   afterRun?(state: RunState): void | Promise<void>;
   /** Extra state to save in checkpoints (e.g. EMA weights), by name. */
   stateTensors?(): Map<string, import('@tensorflow/tfjs-core').Tensor>;
+  /**
+   * Restores what `stateTensors` saved, when a run resumes (called before `beforeRun`). The
+   * tensors belong to the checkpoint reader and are disposed after this call: copy them.
+   */
+  loadStateTensors?(tensors: Map<string, import('@tensorflow/tfjs-core').Tensor>): void;
+  /**
+   * Weights (a state dict, possibly partial) to evaluate with instead of the live ones, e.g.
+   * EMA weights. The runner swaps them in for `evaluate()` and restores the live weights after
+   * predicting, before `afterEval` hooks run. At most one hook may return weights.
+   */
+  evalStateDict?(): Map<string, import('@tensorflow/tfjs-core').Tensor> | undefined;
 }

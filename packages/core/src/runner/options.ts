@@ -23,4 +23,6 @@ export interface RunnerOptions {
   services: Services;
   /** Install a SIGINT handler that stops after the current iteration and checkpoints. Default true. */
   handleSignals?: boolean;
+  /** Hash of the run's config, stored in checkpoints (see `hashConfig`). */
+  configHash?: string;
 }

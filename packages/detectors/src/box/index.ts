@@ -1,0 +1,2 @@
+export * from './boxOps.js';
+export * from './boxOps64.js';

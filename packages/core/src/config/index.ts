@@ -1,0 +1,16 @@
+export { defineConfig } from './define-config.js';
+export {
+  configSchema,
+  typedConfigSchema,
+  optimizerSchema,
+  dataSchema,
+  trainSchema,
+  CORE_SECTIONS,
+  type DetkitConfig,
+  type DetkitConfigInput,
+} from './schema.js';
+export { loadConfig, readConfigFile, type LoadConfigOptions, type LoadedConfig } from './load.js';
+export { deepMerge, isPlainObject } from './merge.js';
+export { parseOverride, applyOverrides, type ConfigOverride } from './overrides.js';
+export { validateConfig, formatKeyPath } from './validate.js';
+export { buildRun, defaultHookConfigs, type BuildRunOptions, type LoaderParams } from './build-run.js';

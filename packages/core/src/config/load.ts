@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DetkitError, isDetkitError } from '../errors.js';
+import { jsonErrorOffset, lineColumn } from './json-position.js';
+import { deepMerge, isPlainObject } from './merge.js';
+import { applyOverrides, type ConfigOverride } from './overrides.js';
+import type { DetkitConfig } from './schema.js';
+import { validateConfig } from './validate.js';
+
+export interface LoadConfigOptions {
+  /** `key.path=value` strings (`--set`), applied after `extends` merging, before validation. */
+  overrides?: readonly (string | ConfigOverride)[];
+}
+
+export interface LoadedConfig {
+  config: DetkitConfig;
+  /** Absolute path of the config file. */
+  file: string;
+  /** Its directory: relative plugin paths were resolved against it (base files: their own dir). */
+  dir: string;
+  /** The files read, the given one first, then its bases. */
+  chain: string[];
+}
+
+const JS_EXTS = new Set(['.js', '.mjs', '.cjs']);
+const TS_EXTS = new Set(['.ts', '.mts', '.cts']);
+
+/** Loads, merges (`extends`), overrides and validates a config file (JSON, JS or TS). */
+export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const abs = resolve(file);
+  const chain: string[] = [];
+  const merged = await loadMerged(abs, chain);
+  const withOverrides = options.overrides?.length ? applyOverrides(merged, options.overrides) : merged;
+  delete withOverrides.extends;
+  const config = validateConfig(withOverrides, abs);
+  return { config, file: abs, dir: dirname(abs), chain };
+}
+
+/** The raw object of one file with its `extends` chain merged in; no validation. */
+async function loadMerged(file: string, chain: string[]): Promise<Record<string, unknown>> {
+  if (chain.includes(file)) {
+    throw new DetkitError('CONFIG_LOAD', `Config ${chain[0]}: 'extends' cycle: ${[...chain, file].join(' -> ')}`, { file });
+  }
+  chain.push(file);
+  const raw = await readConfigFile(file);
+  const own = normaliseRelativePaths(raw, dirname(file));
+  const base = own.extends;
+  if (base === undefined) return own;
+  if (typeof base !== 'string' || base === '') {
+    throw new DetkitError('CONFIG_INVALID', `Invalid config ${file}:\n  extends: must be a path to a base config (got ${JSON.stringify(base)})`, { file });
+  }
+  const baseObj = await loadMerged(resolve(dirname(file), base), chain);
+  delete own.extends;
+  delete baseObj.extends;
+  return deepMerge(baseObj, own) as Record<string, unknown>;
+}
+
+/**
+ * Relative plugin specs are relative to the file that names them; make them absolute now,
+ * before merging moves them into a config that lives elsewhere.
+ */
+function normaliseRelativePaths(raw: Record<string, unknown>, dir: string): Record<string, unknown> {
+  const out = { ...raw };
+  if (Array.isArray(out.plugins)) {
+    out.plugins = out.plugins.map((p) => (typeof p === 'string' && p.startsWith('.') ? resolve(dir, p) : p));
+  }
+  return out;
+}
+
+/** Reads one file's exported object: JSON by parsing, JS/TS by dynamic import (default export). */
+export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  const ext = extname(file).toLowerCase();
+  let value: unknown;
+  if (ext === '.json') {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new DetkitError('CONFIG_LOAD', `Cannot read config ${file}: ${(e as Error).message}`, { file }, { cause: e });
+    }
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw new DetkitError('CONFIG_LOAD', `Config ${file} is not valid JSON: ${jsonErrorWhere(text, e as Error)}`, { file }, { cause: e });
+    }
+  } else if (JS_EXTS.has(ext) || TS_EXTS.has(ext)) {
+    value = await importConfigModule(file, TS_EXTS.has(ext));
+  } else {
+    throw new DetkitError('CONFIG_LOAD', `Config ${file}: unsupported extension '${ext}' (use .ts, .mts, .js, .mjs or .json)`, { file });
+  }
+  if (typeof value === 'function') value = await (value as () => unknown)();
+  if (!isPlainObject(value)) {
+    throw new DetkitError('CONFIG_LOAD', `Config ${file} must ${ext === '.json' ? 'contain' : 'default-export'} an object, got ${Array.isArray(value) ? 'an array' : typeof value}`, { file });
+  }
+  return value;
+}
+
+async function importConfigModule(file: string, isTs: boolean): Promise<unknown> {
+  const url = pathToFileURL(file).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(url);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (isTs && code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      await registerTsLoader(file);
+      mod = await importOrFail(url, file);
+    } else {
+      throw loadError(file, e);
+    }
+  }
+  const value = mod.default ?? mod.config;
+  if (value === undefined) {
+    throw new DetkitError('CONFIG_LOAD', `Config ${file} has no default export (write \`export default defineConfig({...})\`)`, { file });
+  }
+  return value;
+}
+
+async function importOrFail(url: string, file: string): Promise<Record<string, unknown>> {
+  try {
+    return await import(url);
+  } catch (e) {
+    throw loadError(file, e);
+  }
+}
+
+let tsLoaderRegistered = false;
+
+/**
+ * Plain `node` cannot import .ts: register tsx's ESM loader (an optional dependency of the
+ * built CLI) on first need, or say clearly what to do.
+ */
+async function registerTsLoader(file: string): Promise<void> {
+  if (tsLoaderRegistered) return;
+  try {
+    const api = (await import('tsx/esm/api' as string)) as { register: () => unknown };
+    api.register();
+    tsLoaderRegistered = true;
+  } catch (e) {
+    throw new DetkitError(
+      'CONFIG_LOAD',
+      `Config ${file} is TypeScript but no TypeScript loader is available (${(e as Error).message.split('\n')[0]}). ` +
+        `Install tsx (npm i -D tsx) or run with \`node --import tsx\`, or use a .js/.mjs/.json config`,
+      { file },
+      { cause: e },
+    );
+  }
+}
+
+function loadError(file: string, e: unknown): DetkitError {
+  if (isDetkitError(e)) return e;
+  const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  return new DetkitError('CONFIG_LOAD', `Cannot load config ${file}: ${msg}`, { file }, { cause: e });
+}
+
+/** JSON.parse's message plus "line L, column C" of the first syntax error. */
+function jsonErrorWhere(text: string, e: Error): string {
+  const offset = jsonErrorOffset(text);
+  if (offset < 0) return e.message;
+  const { line, column } = lineColumn(text, offset);
+  return `${e.message.split('\n')[0]} (line ${line}, column ${column})`;
+}

@@ -1,0 +1,154 @@
+import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyOverrides, deepMerge, defineConfig, loadConfig, parseOverride, validateConfig } from '../src/config/index.js';
+import { isDetkitError } from '../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'detkit-config-'));
+const write = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const minimal = { model: { type: 'toy' }, data: { train: { type: 'shapes' } } };
+
+test('defaults fill a minimal config; plugin sections are kept', (t) => {
+  const c = validateConfig({ ...minimal, distill: { type: 'kd-detr/distill', teacher: 'x' }, myPlugin: { a: 1 } }, 'mem');
+  t.is(c.seed, 42);
+  t.deepEqual(c.plugins, []);
+  t.is(c.data.batchSize, 2);
+  t.is(c.train.maxIters, 1000);
+  t.is(c.train.optimizer.type, 'adamw');
+  t.is(c.train.optimizer.lr, 1e-4);
+  t.is(c.train.clipGradNorm, 0.1);
+  t.deepEqual(c.distill, { type: 'kd-detr/distill', teacher: 'x' });
+  t.deepEqual((c as Record<string, unknown>).myPlugin, { a: 1 });
+  t.is(defineConfig(minimal), minimal);
+});
+
+test('JSON config errors name the file, the key path and the bad value', async (t) => {
+  const f = write('bad.json', JSON.stringify({ ...minimal, train: { lr: 0.1, maxIters: -5, optimizer: { lr: 'fast' } }, data: { train: { type: 'shapes' }, transforms: [{ type: 'flip' }, { p: 1 }] } }));
+  const e = await t.throwsAsync(loadConfig(f));
+  t.true(isDetkitError(e, 'CONFIG_INVALID'));
+  const m = e!.message;
+  t.true(m.includes(f), m);
+  t.regex(m, /train\.lr: unknown key \(value 0\.1\)/);
+  t.regex(m, /train\.maxIters: .*\(got -5\)/);
+  t.regex(m, /train\.optimizer\.lr: .*\(got "fast"\)/);
+  t.regex(m, /data\.transforms\[1\]\.type: .*\(got nothing \(missing\)\)/);
+});
+
+test('TS config errors too, and a typo gets a suggestion', async (t) => {
+  const f = write('bad.ts', `
+    const cfg: Record<string, unknown> = { model: { type: 'toy' }, data: { train: { type: 'shapes' }, batchSize: 0 }, train: { maxIter: 10 } };
+    export default cfg;`);
+  const e = await t.throwsAsync(loadConfig(f));
+  t.true(isDetkitError(e, 'CONFIG_INVALID'));
+  t.true(e!.message.includes(f));
+  t.regex(e!.message, /data\.batchSize: .*\(got 0\)/);
+  t.regex(e!.message, /train\.maxIter: unknown key \(value 10\); did you mean 'maxIters'\?/);
+});
+
+test('a near-miss top-level section is a typo; a distinct one is a plugin section', (t) => {
+  const e = t.throws(() => validateConfig({ ...minimal, trian: { maxIters: 1 } }, 'x.json'));
+  t.true(isDetkitError(e, 'CONFIG_INVALID'));
+  t.regex(e!.message, /trian: unknown section \(did you mean 'train'\?\)/);
+  t.notThrows(() => validateConfig({ ...minimal, teacherWeights: {} }, 'x.json'));
+});
+
+test('missing required sections and wrong types are reported', (t) => {
+  const e = t.throws(() => validateConfig({ data: { train: { type: 'shapes' } }, seed: 'abc' }, 'y.json'));
+  t.regex(e!.message, /model: .*\(got nothing \(missing\)\)/);
+  t.regex(e!.message, /seed: .*\(got "abc"\)/);
+});
+
+test('malformed JSON says where; unreadable and unsupported files fail with CONFIG_LOAD', async (t) => {
+  const f = write('broken.json', '{\n  "model": { "type": "toy" },\n  "data": }\n');
+  const e = await t.throwsAsync(loadConfig(f));
+  t.true(isDetkitError(e, 'CONFIG_LOAD'));
+  t.regex(e!.message, /line 3/);
+  t.true(isDetkitError(await t.throwsAsync(loadConfig(join(dir, 'nope.json'))), 'CONFIG_LOAD'));
+  t.true(isDetkitError(await t.throwsAsync(loadConfig(write('c.yaml', 'a: 1'))), 'CONFIG_LOAD'));
+  t.true(isDetkitError(await t.throwsAsync(loadConfig(write('arr.json', '[1]'))), 'CONFIG_LOAD'));
+});
+
+test('deepMerge: objects merge, arrays replace, a changed type replaces the fragment', (t) => {
+  const base = { a: { b: 1, c: [1, 2] }, m: { type: 'detr', layers: 6, dim: 256 }, k: 1 };
+  const over = { a: { c: [9] }, m: { type: 'dino', queries: 900 } };
+  t.deepEqual(deepMerge(base, over), { a: { b: 1, c: [9] }, m: { type: 'dino', queries: 900 }, k: 1 });
+  t.deepEqual(deepMerge({ m: { type: 'detr', layers: 6 } }, { m: { layers: 3 } }), { m: { type: 'detr', layers: 3 } });
+  t.deepEqual(base.a.c, [1, 2]); // inputs untouched
+});
+
+test('extends: TS child over JSON base over TS grandbase; relative plugin paths follow their file', async (t) => {
+  write('grand.ts', `export default { seed: 1, plugins: ['./grand-plugin.js'], train: { maxIters: 10, optimizer: { lr: 0.001, weightDecay: 0.5 } } };`);
+  write('base.json', JSON.stringify({ extends: './grand.ts', ...minimal, data: { train: { type: 'shapes', n: 5 }, batchSize: 4, transforms: [{ type: 'a' }, { type: 'b' }] } }));
+  const f = write('child.ts', `export default { extends: './base.json', train: { optimizer: { lr: 0.01 } }, data: { transforms: [{ type: 'c' }] } };`);
+  const { config, chain } = await loadConfig(f);
+  t.deepEqual(chain.map((p) => p.slice(dir.length + 1)), ['child.ts', 'base.json', 'grand.ts']);
+  t.is(config.seed, 1);
+  t.is(config.train.maxIters, 10);
+  t.is(config.train.optimizer.lr, 0.01);
+  t.is(config.train.optimizer.weightDecay, 0.5);
+  t.deepEqual(config.data.transforms, [{ type: 'c' }]);
+  t.deepEqual(config.data.train, { type: 'shapes', n: 5 });
+  t.is(config.data.batchSize, 4);
+  t.deepEqual(config.plugins, [join(dir, 'grand-plugin.js')]);
+  t.false('extends' in config);
+});
+
+test('extends cycle is detected', async (t) => {
+  write('cyc-a.json', JSON.stringify({ extends: './cyc-b.json' }));
+  const f = write('cyc-b.json', JSON.stringify({ extends: './cyc-a.json' }));
+  const e = await t.throwsAsync(loadConfig(f));
+  t.true(isDetkitError(e, 'CONFIG_LOAD'));
+  t.regex(e!.message, /cycle/);
+});
+
+test('--set parsing: numbers, booleans, JSON, bare strings', (t) => {
+  t.deepEqual(parseOverride('train.maxIters=200'), { source: 'train.maxIters=200', path: ['train', 'maxIters'], value: 200 });
+  t.is(parseOverride('a=true').value, true);
+  t.is(parseOverride('a=1e-4').value, 1e-4);
+  t.is(parseOverride('a=null').value, null);
+  t.deepEqual(parseOverride('a=[1,2]').value, [1, 2]);
+  t.deepEqual(parseOverride('a={"type":"x"}').value, { type: 'x' });
+  t.is(parseOverride('model.type=dab-detr').value, 'dab-detr');
+  t.is(parseOverride('a="42"').value, '42');
+  t.is(parseOverride('a=x=y').value, 'x=y');
+  t.true(isDetkitError(t.throws(() => parseOverride('novalue')), 'CONFIG_INVALID'));
+  t.true(isDetkitError(t.throws(() => parseOverride('a..b=1')), 'CONFIG_INVALID'));
+  t.true(isDetkitError(t.throws(() => parseOverride('__proto__.x=1')), 'CONFIG_INVALID'));
+});
+
+test('--set applies repeated overrides, creates objects, indexes arrays, refuses scalars on the path', (t) => {
+  const c = { train: { maxIters: 5 }, hooks: [{ type: 'a', n: 1 }], seed: 3 };
+  const out = applyOverrides(c, ['train.maxIters=200', 'train.optimizer.lr=0.5', 'hooks.0.n=7', 'train.maxIters=300']);
+  t.deepEqual(out, { train: { maxIters: 300, optimizer: { lr: 0.5 } }, hooks: [{ type: 'a', n: 7 }], seed: 3 });
+  t.is(c.train.maxIters, 5);
+  const e = t.throws(() => applyOverrides(c, ['seed.x=1']));
+  t.true(isDetkitError(e, 'CONFIG_INVALID'));
+  t.regex(e!.message, /'seed' is 3, not an object/);
+});
+
+test('overrides go through validation with their key path', async (t) => {
+  const f = write('ok.json', JSON.stringify(minimal));
+  const { config } = await loadConfig(f, { overrides: ['train.maxIters=200', 'seed=9'] });
+  t.is(config.train.maxIters, 200);
+  t.is(config.seed, 9);
+  const e = await t.throwsAsync(loadConfig(f, { overrides: ['train.maxIters=lots'] }));
+  t.true(isDetkitError(e, 'CONFIG_INVALID'));
+  t.regex(e!.message, /train\.maxIters: .*\(got "lots"\)/);
+});
+
+test('jsonErrorOffset agrees with JSON.parse on valid/invalid and points at the error', async (t) => {
+  const { jsonErrorOffset, lineColumn } = await import('../src/config/json-position.js');
+  const cases = ['{}', '[]', '{"a":[1,2.5e3,-0.1,true,false,null,"x\\"y"]}', ' 3 ', '{"a":1,}', '[1 2]', '{"a" 1}', 'tru', '"abc', '{"a":01}', '{} x', '', '{"a":{"b":[{}]}}'];
+  for (const c of cases) {
+    let valid = true;
+    try { JSON.parse(c); } catch { valid = false; }
+    t.is(jsonErrorOffset(c) === -1, valid, c);
+  }
+  t.is(jsonErrorOffset('{"a":1,}'), 7);
+  t.deepEqual(lineColumn('ab\ncd', 4), { line: 2, column: 2 });
+});

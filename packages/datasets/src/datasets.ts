@@ -1,0 +1,26 @@
+// Public API of @detkit/datasets (everything except the COCO evaluator, which has its own barrel).
+export { CocoDataset, type CocoDatasetOptions, type CocoSample } from './coco/coco-dataset.js';
+export type { CocoAnnotation, CocoCategory, CocoImage, CocoInstances } from './coco/types.js';
+export type { SkippedRecord } from './coco/validate.js';
+export { readJsonFile } from './coco/json.js';
+export { MnistDetection, MNIST_CLASS_NAMES, type MnistDetectionOptions, type MnistDetectionSplit } from './mnist/mnist-detection.js';
+export { loadMnistSplit, type MnistSplit } from './mnist/idx.js';
+export { ShapesDataset, SHAPE_CLASS_NAMES, type ShapesOptions } from './shapes/shapes-dataset.js';
+export { exportCoco, EXPORT_ANN_FILE, EXPORT_IMAGE_DIR, type ExportCocoOptions, type ExportCocoResult } from './export/export-coco.js';
+export { dataMakeCommand, DATA_MAKE_NAMES, type DataMakeOptions, type DataMakeResult } from './export/data-make.js';
+export { applyTransforms, withBoxes, type Transform } from './transforms/transform.js';
+export { Resize, type ResizeOptions } from './transforms/resize.js';
+export { RandomFlip, flipHorizontal } from './transforms/random-flip.js';
+export { ColorJitter, type ColorJitterOptions } from './transforms/color-jitter.js';
+export { Normalize } from './transforms/normalize.js';
+export { RandomCrop, cropSample, type RandomCropOptions } from './transforms/random-crop.js';
+export { buildTransform, TRANSFORM_BUILDERS } from './transforms/build.js';
+export { DataLoader, type LoaderOptions } from './loader/loader.js';
+export { collate, toBatch, toTarget, type PreparedBatch } from './loader/collate.js';
+export { drawDetections, DEFAULT_GT_COLOR, DEFAULT_PRED_COLOR, type DrawableImage, type DrawOptions } from './vis/draw.js';
+export { writeVisualisations, type VisItem } from './vis/write.js';
+export { decodeImage, encodePng } from './image/codec.js';
+export { resizeBilinear } from './image/resample.js';
+export { createRng, Mulberry32 } from './util/rng.js';
+export { intersectionOverSmaller } from './util/boxes.js';
+export { registerDatasets } from './register.js';

@@ -1,0 +1,2 @@
+export * from './linearSumAssignment.js';
+export * from './hungarianMatcher.js';

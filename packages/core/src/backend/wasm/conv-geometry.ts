@@ -1,0 +1,45 @@
+/** Conv geometry for filter-gradient kernels, via tfjs's own shape logic (same rounding, same 'same' split). */
+import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { PatchGeometry } from './im2col.js';
+import { transpose } from './wasm-ops.js';
+
+export interface FilterGradAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dilations?: number | [number, number];
+  filterShape: [number, number, number, number];
+}
+
+export function patchGeometry(xShape: number[], attrs: FilterGradAttrs, depthwise: boolean): PatchGeometry & { outChannels: number } {
+  const info = backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+  );
+  return {
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    dilationHeight: info.dilationHeight,
+    dilationWidth: info.dilationWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    outChannels: info.outChannels,
+  };
+}
+
+/** NCHW inputs are brought to NHWC once (the wasm conv kernels themselves are NHWC-only). */
+export function toNHWC(backend: BackendWasm, x: TensorInfo, dataFormat: string | undefined): { t: TensorInfo; owned: boolean } {
+  if (dataFormat !== 'NCHW') return { t: x, owned: false };
+  return { t: transpose(backend, x, [0, 2, 3, 1]), owned: true };
+}

@@ -1,0 +1,72 @@
+/** Shared by backend-*.test.ts: run the same tfjs computation on wasm and on cpu, compare. */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs'; // registers the gradients (tfjs-core alone has none)
+import { installWasmKernels } from '../src/backend/index.js';
+
+export async function setUpBothBackends(): Promise<void> {
+  installWasmKernels();
+  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
+  await tf.ready();
+}
+
+/** Deterministic values in [-1, 1) (mulberry32), so both backends get the same numbers. */
+export function randomValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+export type Outputs = Float32Array[];
+
+/** Runs `fn` on `backend` (tensors must be created inside fn) and returns its outputs as arrays. */
+export function runOn(backend: 'wasm' | 'cpu', fn: () => tf.Tensor | tf.Tensor[]): { values: Outputs; shapes: number[][] } {
+  const previous = tf.getBackend();
+  tf.setBackend(backend);
+  try {
+    return tf.tidy(() => {
+      const r = fn();
+      const list = Array.isArray(r) ? r : [r];
+      return { values: list.map((t) => Float32Array.from(t.dataSync())), shapes: list.map((t) => t.shape) };
+    });
+  } finally {
+    tf.setBackend(previous);
+  }
+}
+
+/** max |a - b| / max |b|: error relative to the reference's scale. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
+
+/** Worst relative error between wasm and cpu over all outputs (Infinity on a shape mismatch). */
+export function wasmVsCpu(fn: () => tf.Tensor | tf.Tensor[]): { error: number; shapes: number[][] } {
+  const w = runOn('wasm', fn);
+  const c = runOn('cpu', fn);
+  let error = 0;
+  for (let i = 0; i < c.values.length; i++) {
+    if (JSON.stringify(w.shapes[i]) !== JSON.stringify(c.shapes[i])) return { error: Infinity, shapes: w.shapes };
+    error = Math.max(error, relativeError(w.values[i]!, c.values[i]!));
+  }
+  return { error, shapes: c.shapes };
+}
+
+export function rand(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed), shape);
+}

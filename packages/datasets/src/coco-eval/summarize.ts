@@ -1,5 +1,6 @@
 import { AREA_LABELS, IOU_THRESHOLDS, MAX_DETS, A, M, R, T, type AreaLabel } from './params.js';
 import type { Accumulated } from './accumulate.js';
+import { formatFixedPy } from './format.js';
 import { COCO_STAT_KEYS, type CocoStatKey, type CocoStats } from './types.js';
 
 interface StatSpec {
@@ -79,6 +80,6 @@ export function formatStats(stats: CocoStats): string[] {
       spec.iou === undefined
         ? `${IOU_THRESHOLDS[0].toFixed(2)}:${IOU_THRESHOLDS[T - 1].toFixed(2)}`
         : IOU_THRESHOLDS[spec.iou].toFixed(2);
-    return ` ${title.padEnd(18)} ${type} @[ IoU=${iou.padEnd(9)} | area=${spec.area.padStart(6)} | maxDets=${String(spec.maxDets).padStart(3)} ] = ${stats[key].toFixed(3)}`;
+    return ` ${title.padEnd(18)} ${type} @[ IoU=${iou.padEnd(9)} | area=${spec.area.padStart(6)} | maxDets=${String(spec.maxDets).padStart(3)} ] = ${formatFixedPy(stats[key], 3)}`;
   });
 }

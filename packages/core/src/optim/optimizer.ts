@@ -21,4 +21,18 @@ export interface OptimizerConfig {
   betas?: [number, number];
   eps?: number;
   momentum?: number;
+  /**
+   * Per-parameter-group overrides, first match wins (e.g. DETR's backbone at lr x 0.1:
+   * `[{ match: 'backbone.', lrMult: 0.1 }]`). `match` is a name prefix or a RegExp.
+   */
+  paramGroups?: ParamGroupConfig[];
+}
+
+export interface ParamGroupConfig {
+  /** A parameter-name prefix, or a RegExp tested against the full dotted name. */
+  match: string | RegExp;
+  /** Multiplies the step's learning rate for this group. Default 1. */
+  lrMult?: number;
+  /** Replaces the optimizer's weight decay for this group (e.g. 0 for norms and biases). */
+  weightDecay?: number;
 }

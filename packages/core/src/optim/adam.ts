@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { NamedOptimizer } from './named-optimizer.js';
+import type { ResolvedParam } from './param-groups.js';
+
+export interface AdamOptions {
+  betas: [number, number];
+  eps: number;
+  /** true: AdamW, decay applied to the weights (p -= lr*wd*p); false: Adam, L2 added to the gradient. */
+  decoupledWeightDecay: boolean;
+}
+
+/**
+ * Adam / AdamW with PyTorch's update (torch.optim.Adam/AdamW, amsgrad=False):
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+ *   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ * State: `exp_avg/<name>`, `exp_avg_sq/<name>`, `step`. Unlike PyTorch the step count is
+ * global, so a parameter that skips steps gets the optimizer's bias correction.
+ */
+export class Adam extends NamedOptimizer {
+  constructor(
+    params: ResolvedParam[],
+    private readonly opts: AdamOptions,
+  ) {
+    super(params, ['exp_avg', 'exp_avg_sq']);
+  }
+
+  protected update(p: ResolvedParam, grad: tf.Tensor, lr: number, t: number): tf.Tensor {
+    const [b1, b2] = this.opts.betas;
+    let w: tf.Tensor = p.variable;
+    let g = grad;
+    if (p.weightDecay !== 0) {
+      if (this.opts.decoupledWeightDecay) w = tf.mul(w, 1 - lr * p.weightDecay);
+      else g = tf.add(g, tf.mul(w, p.weightDecay));
+    }
+    const m = tf.add(tf.mul(this.slot('exp_avg', p), b1), tf.mul(g, 1 - b1));
+    const v = tf.add(tf.mul(this.slot('exp_avg_sq', p), b2), tf.mul(tf.square(g), 1 - b2));
+    this.setSlot('exp_avg', p, m);
+    this.setSlot('exp_avg_sq', p, v);
+    const stepSize = lr / (1 - b1 ** t);
+    const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** t)), this.opts.eps);
+    return tf.sub(w, tf.mul(tf.div(m, denom), stepSize));
+  }
+}

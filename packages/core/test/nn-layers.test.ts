@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import {
   BatchNorm2d, Conv2d, Dropout, Embedding, LayerNorm, Linear, MLP, Module,
   setLinearUsesTransposeFlags, gelu, inverseSigmoid, getActivation,
+  detkitStateDictToTorch, torchStateDictToDetkit,
 } from '../src/nn/index.js';
 import { gradCheck, maxAbsDiff, randArray, randTensor } from './nn-gradcheck.js';
 
@@ -286,4 +287,29 @@ test('activations: gelu (tanh approx) and inverseSigmoid against float64', (t) =
   const inv = tf.tidy(() => inverseSigmoid(tf.tensor1d(ps)).dataSync());
   t.true(maxAbsDiff(inv, ps.map((p) => Math.log(p / (1 - p)))) < 1e-4);
   t.throws(() => getActivation('nope'), { message: /known: relu/ });
+});
+
+test('torch <-> detkit state dicts: Conv2d weights transposed, others passed through; torch-layout conv matches', (t) => {
+  class Net extends Module {
+    conv = this.module('conv', new Conv2d(2, 3, [3, 2], { seed: 4 }));
+    bn = this.module('bn', new BatchNorm2d(3));
+    fc = this.module('fc', new Linear(3, 1, { seed: 5 }));
+  }
+  const net = new Net();
+  const torchSd = detkitStateDictToTorch(net, net.stateDict());
+  t.deepEqual(torchSd.get('conv.weight')!.shape, [3, 2, 3, 2], '[out, in, kh, kw]');
+  t.is(torchSd.get('fc.weight'), net.fc.weight);
+  // Brute force with the torch layout: w[o][i][ki][kj] must equal hwio w[ki][kj][i][o].
+  const wt = torchSd.get('conv.weight')!.arraySync() as number[][][][];
+  const wh = net.conv.weight.arraySync();
+  let d = 0;
+  for (let o = 0; o < 3; o++) for (let i = 0; i < 2; i++) for (let a = 0; a < 3; a++) for (let b = 0; b < 2; b++) d = Math.max(d, Math.abs(wt[o]![i]![a]![b]! - wh[a]![b]![i]![o]!));
+  t.is(d, 0);
+  const back = torchStateDictToDetkit(net, torchSd);
+  const net2 = new Net();
+  net2.loadStateDict(back, { source: 'torch' });
+  t.deepEqual([...net2.conv.weight.dataSync()], [...net.conv.weight.dataSync()]);
+  tf.dispose([torchSd.get('conv.weight')!, back.get('conv.weight')!]);
+  net.dispose();
+  net2.dispose();
 });

@@ -64,6 +64,8 @@ export class MnistDetection implements Dataset {
   readonly scaleRange: [number, number];
   readonly maxOverlap: number;
   readonly placementTries: number;
+  /** Which official MNIST split the digits come from: 'train' for split train, 'test' for val. */
+  readonly sourceSplit: 'train' | 'test';
   private readonly source: MnistSplit;
 
   constructor(options: MnistDetectionOptions = {}) {
@@ -84,7 +86,8 @@ export class MnistDetection implements Dataset {
     const [slo, shi] = this.scaleRange;
     if (!(slo > 0 && shi >= slo && shi <= 1)) bad(`scaleRange must satisfy 0 < min <= max <= 1, got [${slo}, ${shi}]`);
     if (!(this.maxOverlap >= 0 && this.maxOverlap <= 1)) bad(`maxOverlap must be in [0, 1], got ${this.maxOverlap}`);
-    this.source = loadMnistSplit(this.split === 'train' ? 'train' : 'test', options.mnistDir);
+    this.sourceSplit = this.split === 'train' ? 'train' : 'test';
+    this.source = loadMnistSplit(this.sourceSplit, options.mnistDir);
   }
 
   get(index: number): Sample {

@@ -1,1 +1,14 @@
-export const PACKAGE_NAME = '@detkit/core';
+// @detkit/core public API: one barrel per concept folder.
+import 'reflect-metadata';
+
+export * from './errors.js';
+export * from './data/types.js';
+export * from './nn/index.js';
+export * from './optim/index.js';
+export * from './checkpoint/index.js';
+export * from './runner/index.js';
+export * from './registry/index.js';
+export * from './config/index.js';
+export * from './backend/index.js';
+
+export const CORE_VERSION = '0.1.0';

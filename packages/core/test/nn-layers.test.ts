@@ -5,7 +5,7 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import {
   BatchNorm2d, Conv2d, Dropout, Embedding, LayerNorm, Linear, MLP, Module,
-  setLinearUsesTransposeFlags, gelu, inverseSigmoid, getActivation,
+  setLinearMatmulMode, gelu, inverseSigmoid, getActivation,
   detkitStateDictToTorch, torchStateDictToDetkit,
 } from '../src/nn/index.js';
 import { gradCheck, maxAbsDiff, randArray, randTensor } from './nn-gradcheck.js';
@@ -45,13 +45,17 @@ test('Linear gradients (input, weight, bias) match finite differences; both matm
   const x = tf.variable(randTensor([2, 3, 4], 3));
   const r = randTensor([2, 3, 3], 4);
   const loss = () => tf.sum(tf.mul(lin.forward(x), r)) as tf.Scalar;
-  const worst = gradCheck(loss, { x, weight: lin.weight, bias: lin.bias! });
-  for (const [k, v] of Object.entries(worst)) t.true(v < 2e-3, `${k}: ${v}`);
+  for (const mode of ['explicit', 'flags'] as const) {
+    setLinearMatmulMode(mode);
+    const worst = gradCheck(loss, { x, weight: lin.weight, bias: lin.bias! });
+    for (const [k, v] of Object.entries(worst)) t.true(v < 2e-3, `${mode} ${k}: ${v}`);
+  }
   // Gradient shapes: no batch dim leaked into the weight gradient (tfjs broadcast bug).
+  setLinearMatmulMode('explicit');
   const a = tf.variableGrads(loss, [x, lin.weight]);
-  setLinearUsesTransposeFlags(true);
+  setLinearMatmulMode('flags');
   const b = tf.variableGrads(loss, [x, lin.weight]);
-  setLinearUsesTransposeFlags(false);
+  setLinearMatmulMode('auto');
   t.deepEqual(a.grads[lin.weight.name]!.shape, [3, 4]);
   t.true(maxAbsDiff(a.grads[lin.weight.name]!.dataSync(), b.grads[lin.weight.name]!.dataSync()) < 1e-5);
   t.true(maxAbsDiff(a.grads[x.name]!.dataSync(), b.grads[x.name]!.dataSync()) < 1e-5);

@@ -56,6 +56,9 @@ function pairwiseCoords(a: tf.Tensor2D, b: tf.Tensor2D) {
 /** Pairwise IoU and union of xyxy boxes: `[N,4] x [M,4] -> [N,M]` each. */
 export function boxIouWithUnion(a: tf.Tensor2D, b: tf.Tensor2D): { iou: tf.Tensor2D; union: tf.Tensor2D } {
   return tf.tidy(() => {
+    if (a.shape[0] === 0 || b.shape[0] === 0) {
+      return { iou: tf.zeros([a.shape[0], b.shape[0]]) as tf.Tensor2D, union: tf.zeros([a.shape[0], b.shape[0]]) as tf.Tensor2D };
+    }
     const { ca, cb } = pairwiseCoords(a, b);
     return iouParts(ca, cb) as { iou: tf.Tensor2D; union: tf.Tensor2D };
   });
@@ -95,6 +98,7 @@ function giouParts(ca: Four, cb: Four): tf.Tensor {
 /** Pairwise generalised IoU of xyxy boxes: `[N,4] x [M,4] -> [N,M]`, in [-1, 1]. */
 export function generalizedBoxIou(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
+    if (a.shape[0] === 0 || b.shape[0] === 0) return tf.zeros([a.shape[0], b.shape[0]]) as tf.Tensor2D;
     const { ca, cb } = pairwiseCoords(a, b);
     return giouParts(ca, cb) as tf.Tensor2D;
   });
@@ -102,12 +106,12 @@ export function generalizedBoxIou(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 
 /** GIoU of matched pairs of xyxy boxes: `[N,4], [N,4] -> [N]` (the diagonal of the pairwise matrix, in O(N)). */
 export function elementwiseGiou(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => tf.reshape(giouParts(coords(a), coords(b)), [-1]) as tf.Tensor1D);
+  return tf.tidy(() => (a.shape[0] === 0 ? tf.zeros([0]) : tf.reshape(giouParts(coords(a), coords(b)), [-1])) as tf.Tensor1D);
 }
 
 /** IoU of matched pairs of xyxy boxes: `[N,4], [N,4] -> [N]`. */
 export function elementwiseIou(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => tf.reshape(iouParts(coords(a), coords(b)).iou, [-1]) as tf.Tensor1D);
+  return tf.tidy(() => (a.shape[0] === 0 ? tf.zeros([0]) : tf.reshape(iouParts(coords(a), coords(b)).iou, [-1])) as tf.Tensor1D);
 }
 
 /** Normalised cxcywh `[..., 4]` (relative to an image of `width x height`) -> xyxy pixels. */

@@ -1,8 +1,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-// The union package registers every op's gradient (tfjs-core alone registers none).
-import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
+import { registerTfjsGradients } from '../src/backend/gradients.js';
 import {
   BatchNorm2d, Conv2d, Dropout, Embedding, LayerNorm, Linear, MLP, Module,
   setLinearMatmulMode, gelu, inverseSigmoid, getActivation,
@@ -11,6 +10,7 @@ import {
 import { gradCheck, maxAbsDiff, randArray, randTensor } from './nn-gradcheck.js';
 
 test.before(async () => {
+  await registerTfjsGradients(); // tfjs-core alone registers no op gradients
   await tf.setBackend('cpu');
 });
 

@@ -44,6 +44,7 @@ const DTYPES: Record<string, DtypeInfo> = {
 const WRITE_DTYPE: Record<string, string> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
 
 const METADATA_KEY = '__metadata__';
+const littleEndianHost = endianness() === 'LE';
 /** Refuse absurd headers before allocating for them (the reference implementation uses 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -87,6 +88,10 @@ export function encodeSafetensors(tensors: Map<string, tf.Tensor>, metadata?: Re
 function toLittleEndianBytes(t: tf.Tensor, dtype: string): Uint8Array {
   const data = t.dataSync();
   if (dtype === 'BOOL') return Uint8Array.from(data as Uint8Array, (v) => (v ? 1 : 0));
+  // Fast path: float32/int32 typed arrays already hold little-endian bytes on LE hosts.
+  if (littleEndianHost && (data instanceof Float32Array || data instanceof Int32Array)) {
+    return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  }
   const view = new DataView(new ArrayBuffer(data.length * 4));
   if (dtype === 'F32') data.forEach((v, i) => view.setFloat32(i * 4, v as number, true));
   else data.forEach((v, i) => view.setInt32(i * 4, v as number, true));
@@ -186,8 +191,6 @@ function checkCoverage(entries: Entry[], dataLen: number, bad: (p: string) => De
   }
   if (pos !== dataLen) throw bad(`data section is ${dataLen} bytes but tensors cover only ${pos}`);
 }
-
-const littleEndianHost = endianness() === 'LE';
 
 function convert(e: Entry, bytes: Uint8Array, bad: (p: string) => DetkitError): Float32Array | Int32Array | Uint8Array {
   // Copy into a fresh, aligned buffer (Buffer slices may sit at odd offsets in a pool).

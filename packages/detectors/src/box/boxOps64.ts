@@ -5,9 +5,9 @@ import { BOX_EPS } from './boxOps.js';
  * independent reference the tfjs versions are tested against. Same formulas (and the same
  * `BOX_EPS` guard) as `boxOps.ts`.
  */
-export type Boxes = ArrayLike<number>;
+export type BoxArray = ArrayLike<number>;
 
-export function cxcywhToXyxy64(boxes: Boxes): Float64Array {
+export function cxcywhToXyxy64(boxes: BoxArray): Float64Array {
   const out = new Float64Array(boxes.length);
   for (let i = 0; i < boxes.length; i += 4) {
     const cx = boxes[i], cy = boxes[i + 1], w = boxes[i + 2], h = boxes[i + 3];
@@ -19,7 +19,7 @@ export function cxcywhToXyxy64(boxes: Boxes): Float64Array {
   return out;
 }
 
-export function xyxyToCxcywh64(boxes: Boxes): Float64Array {
+export function xyxyToCxcywh64(boxes: BoxArray): Float64Array {
   const out = new Float64Array(boxes.length);
   for (let i = 0; i < boxes.length; i += 4) {
     const x0 = boxes[i], y0 = boxes[i + 1], x1 = boxes[i + 2], y1 = boxes[i + 3];
@@ -31,7 +31,7 @@ export function xyxyToCxcywh64(boxes: Boxes): Float64Array {
   return out;
 }
 
-export function boxArea64(boxes: Boxes): Float64Array {
+export function boxArea64(boxes: BoxArray): Float64Array {
   const out = new Float64Array(boxes.length / 4);
   for (let k = 0; k < out.length; k++) {
     const i = 4 * k;
@@ -41,7 +41,7 @@ export function boxArea64(boxes: Boxes): Float64Array {
 }
 
 /** IoU, union and GIoU of box `i` of `a` with box `j` of `b` (xyxy). */
-export function pairGiou64(a: Boxes, i: number, b: Boxes, j: number): { iou: number; union: number; giou: number } {
+export function pairGiou64(a: BoxArray, i: number, b: BoxArray, j: number): { iou: number; union: number; giou: number } {
   const ax0 = a[4 * i], ay0 = a[4 * i + 1], ax1 = a[4 * i + 2], ay1 = a[4 * i + 3];
   const bx0 = b[4 * j], by0 = b[4 * j + 1], bx1 = b[4 * j + 2], by1 = b[4 * j + 3];
   const areaA = (ax1 - ax0) * (ay1 - ay0);
@@ -58,23 +58,23 @@ export function pairGiou64(a: Boxes, i: number, b: Boxes, j: number): { iou: num
 }
 
 /** Pairwise IoU `[N,M]` (row-major) of xyxy boxes. */
-export function boxIou64(a: Boxes, b: Boxes): Float64Array {
+export function boxIou64(a: BoxArray, b: BoxArray): Float64Array {
   return pairwise(a, b, (i, j) => pairGiou64(a, i, b, j).iou);
 }
 
 /** Pairwise GIoU `[N,M]` (row-major) of xyxy boxes. */
-export function generalizedBoxIou64(a: Boxes, b: Boxes): Float64Array {
+export function generalizedBoxIou64(a: BoxArray, b: BoxArray): Float64Array {
   return pairwise(a, b, (i, j) => pairGiou64(a, i, b, j).giou);
 }
 
 /** GIoU of matched pairs `[N]` of xyxy boxes. */
-export function elementwiseGiou64(a: Boxes, b: Boxes): Float64Array {
+export function elementwiseGiou64(a: BoxArray, b: BoxArray): Float64Array {
   const out = new Float64Array(a.length / 4);
   for (let i = 0; i < out.length; i++) out[i] = pairGiou64(a, i, b, i).giou;
   return out;
 }
 
-function pairwise(a: Boxes, b: Boxes, f: (i: number, j: number) => number): Float64Array {
+function pairwise(a: BoxArray, b: BoxArray, f: (i: number, j: number) => number): Float64Array {
   const n = a.length / 4, m = b.length / 4;
   const out = new Float64Array(n * m);
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[i * m + j] = f(i, j);
@@ -82,7 +82,7 @@ function pairwise(a: Boxes, b: Boxes, f: (i: number, j: number) => number): Floa
 }
 
 /** Normalised cxcywh -> xyxy pixels of a `width x height` image. */
-export function scaleBoxesToPixels64(boxes: Boxes, width: number, height: number): Float64Array {
+export function scaleBoxesToPixels64(boxes: BoxArray, width: number, height: number): Float64Array {
   const out = cxcywhToXyxy64(boxes);
   for (let i = 0; i < out.length; i += 4) {
     out[i] *= width;
@@ -94,7 +94,7 @@ export function scaleBoxesToPixels64(boxes: Boxes, width: number, height: number
 }
 
 /** xyxy pixels -> normalised cxcywh relative to `width x height`. */
-export function normalizeBoxes64(boxes: Boxes, width: number, height: number): Float64Array {
+export function normalizeBoxes64(boxes: BoxArray, width: number, height: number): Float64Array {
   const scaled = new Float64Array(boxes.length);
   for (let i = 0; i < boxes.length; i += 4) {
     scaled[i] = boxes[i] / width;

@@ -3,5 +3,17 @@
  * visible at a glance.
  */
 export { DetkitError, isDetkitError } from '@detkit/core';
-export type { Batch, BatchSource, BatchTarget, Dataset, Detection, Sample } from '@detkit/core';
-export type { BuildContext, Factory, Logger, PluginContext, Rng, TypedConfig } from '@detkit/core';
+export type {
+  Batch,
+  BatchSource,
+  BatchTarget,
+  BuildContext,
+  Dataset,
+  Detection,
+  Factory,
+  Logger,
+  PluginContext,
+  Rng,
+  Sample,
+  TypedConfig,
+} from '@detkit/core';

@@ -45,12 +45,18 @@ export async function loadPlugins(registry: Registry, specs: readonly string[], 
 }
 
 /**
- * Loads each builtin package that is installed and exports a plugin; a package that is
+ * Loads each builtin package that is installed and exports a plugin (none when the env var
+ * DETKIT_NO_BUILTINS=1); a package that is
  * missing, or has no plugin export yet, is skipped with a debug line (never an error).
  */
 export async function loadBuiltinPlugins(registry: Registry, options: LoadPluginsOptions): Promise<LoadedPlugin[]> {
   const loaded = options.loaded ?? [];
   const log = registry.services.logger;
+  // DETKIT_NO_BUILTINS=1 isolates a config's own plugins (debugging a plugin, or tests).
+  if (process.env.DETKIT_NO_BUILTINS === '1') {
+    log.debug('DETKIT_NO_BUILTINS=1: builtin plugins not loaded');
+    return loaded;
+  }
   for (const spec of BUILTIN_PLUGINS) {
     let url: string;
     try {

@@ -1,0 +1,100 @@
+import { Command, Option } from 'commander';
+import { dataMakeCliCommand } from './commands/data.js';
+import { demoCommand } from './commands/demo.js';
+import { evalCommand } from './commands/eval.js';
+import { listCommand } from './commands/list.js';
+import { predictCommand } from './commands/predict.js';
+import { trainCommand } from './commands/train.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+import type { GlobalOptions } from './session.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * The `detkit` command tree. Each action stores its exit code in `result.code`; main.ts turns
+ * thrown errors into `error [CODE]: message` and an exit code.
+ */
+export function createProgram(result: { code: number }): Command {
+  const program = new Command('detkit')
+    .description('Object detection on TensorFlow.js: train, evaluate, predict, distill')
+    .option('--set <key=value>', 'override a config key (repeatable), e.g. --set train.maxIters=200', collect, [])
+    .addOption(new Option('--backend <name>', 'tfjs backend: auto, tensorflow, node-gpu, wasm, cpu (env DETKIT_BACKEND)'))
+    .option('--seed <n>', 'random seed (overrides the config)')
+    .option('--work-dir <dir>', 'directory for checkpoints, logs and metrics')
+    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nEnvironment: DETKIT_LOG_LEVEL=debug|info|warn|error, DETKIT_DEBUG=1 (stack traces), DETKIT_BACKEND,
+  DETKIT_NO_BUILTINS=1 (load only the config's own plugins).`)
+    .showHelpAfterError('(run detkit --help for usage)');
+
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+
+  program
+    .command('train <config>')
+    .description('train a model from a config file (.ts, .js, .mjs, .json)')
+    .option('--resume <checkpoint>', 'resume from a checkpoint (model, optimizer, iteration)')
+    .action(async (config: string, _o, cmd: Command) => {
+      result.code = await trainCommand(config, globals(cmd));
+    });
+
+  program
+    .command('distill <config>')
+    .description('train a student with a distillation hook (the config needs a `distill: { type, ... }` section)')
+    .option('--resume <checkpoint>', 'resume from a checkpoint')
+    .action(async (config: string, _o, cmd: Command) => {
+      result.code = await trainCommand(config, globals(cmd), 'distill');
+    });
+
+  program
+    .command('eval [config]')
+    .description('evaluate a checkpoint on the config\'s val data, or score COCO files with --gt/--results')
+    .option('--checkpoint <file>', 'weights or full checkpoint (.safetensors)')
+    .option('--gt <file>', 'COCO annotations JSON (file mode)')
+    .option('--results <file>', 'COCO results JSON (file mode)')
+    .option('--json <file>', 'also write the metrics as JSON')
+    .action(async (config: string | undefined, _o, cmd: Command) => {
+      result.code = await evalCommand(config, globals(cmd));
+    });
+
+  program
+    .command('predict <config>')
+    .description('draw predictions on images of the val (or train) split')
+    .option('--checkpoint <file>', 'weights or full checkpoint (.safetensors)')
+    .option('--out <dir>', 'output directory for PNGs', 'predictions')
+    .option('--count <n>', 'number of images', '16')
+    .option('--score-threshold <s>', 'hide predictions below this score', '0.3')
+    .option('--split <name>', 'val or train', 'val')
+    .action(async (config: string, _o, cmd: Command) => {
+      result.code = await predictCommand(config, globals(cmd) as never);
+    });
+
+  program
+    .command('demo')
+    .description('train a small detector on the embedded MNIST-detection data')
+    .action(async (_o, cmd: Command) => {
+      result.code = await demoCommand(globals(cmd));
+    });
+
+  program
+    .command('list [kind]')
+    .description('every registered name per kind, with the plugin that registered it')
+    .option('--config <file>', "also load this config's plugins")
+    .option('--plugin <spec>', 'also load this plugin (repeatable)', collect, [])
+    .option('--json', 'machine-readable output')
+    .action(async (kind: string | undefined, _o, cmd: Command) => {
+      result.code = await listCommand(kind, globals(cmd) as never);
+    });
+
+  const data = program.command('data').description('data set tools');
+  data
+    .command('make <name>')
+    .description('generate a synthetic data set (mnist-detection, shapes) as COCO on disk')
+    .option('--out <dir>', 'output directory')
+    .option('--split <split>', 'train or val', 'train')
+    .option('--count <n>', 'number of images')
+    .option('--canvas-size <px>', 'image size')
+    .option('--overwrite', 'replace an existing output directory')
+    .action(async (name: string, _o, cmd: Command) => {
+      result.code = await dataMakeCliCommand(name, globals(cmd));
+    });
+
+  return program;
+}

@@ -1,0 +1,175 @@
+import { readFileSync } from 'node:fs';
+import type * as tf from '@tensorflow/tfjs-core';
+import { DetkitError } from '../errors.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { readSafetensors, writeSafetensors } from './safetensors.js';
+
+/**
+ * Resumable checkpoints as ONE safetensors file:
+ *   model.<param or buffer name>   the model's state dict
+ *   optim.<slot>                   the optimizer's state dict (`exp_avg/<name>`, `step`, ...)
+ *   hook.<hook name>.<tensor>      state a hook asked to keep (EMA weights, best metric, ...)
+ * and the header's `__metadata__.detkit` holds a JSON CheckpointMeta. Hook names must not
+ * contain '.', so the first '.' after `hook.` always ends the hook name.
+ *
+ * `saveModelOnly` writes bare parameter names (no prefix) so the file loads anywhere a plain
+ * state dict is expected, e.g. a PyTorch `load_state_dict` after safetensors.torch.load_file.
+ */
+
+export const CHECKPOINT_FORMAT = 'detkit-checkpoint/1';
+export const WEIGHTS_FORMAT = 'detkit-weights/1';
+
+export interface CheckpointMeta {
+  format: typeof CHECKPOINT_FORMAT;
+  /** Iterations completed. */
+  iter: number;
+  epoch: number;
+  /** Batches of `epoch` already consumed, so a resumed run continues at the same batch. */
+  epochIter: number;
+  seed?: number;
+  /** State of the run's Rng stream if the Rng exposes one (SeededRng.getState()). */
+  rngState?: unknown;
+  configHash?: string;
+  detkitVersion: string;
+  /** Names of the hooks whose state is in the file. */
+  hooks: string[];
+  /** Anything else a caller wants to remember (JSON-serialisable). */
+  extra?: Record<string, unknown>;
+}
+
+export interface SaveCheckpointParts {
+  model: Module;
+  optimizer?: Optimizer;
+  iter: number;
+  epoch: number;
+  epochIter?: number;
+  /** Hook name -> its state tensors (Hook.stateTensors()). */
+  hookTensors?: Map<string, Map<string, tf.Tensor>>;
+  meta?: { seed?: number; rngState?: unknown; configHash?: string; extra?: Record<string, unknown> };
+}
+
+export interface LoadedCheckpoint {
+  model: Map<string, tf.Tensor>;
+  optimizer: Map<string, tf.Tensor>;
+  hooks: Map<string, Map<string, tf.Tensor>>;
+  meta: CheckpointMeta;
+  /** Frees every tensor read from the file. */
+  dispose(): void;
+}
+
+let cachedVersion: string | undefined;
+
+/** @detkit/core's version, read from its package.json (src/ and dist/ sit at the same depth). */
+export function detkitVersion(): string {
+  if (cachedVersion === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+      cachedVersion = pkg.version ?? 'unknown';
+    } catch {
+      cachedVersion = 'unknown';
+    }
+  }
+  return cachedVersion;
+}
+
+export async function saveCheckpoint(path: string, parts: SaveCheckpointParts): Promise<void> {
+  const tensors = new Map<string, tf.Tensor>();
+  for (const [name, t] of parts.model.stateDict()) tensors.set(`model.${name}`, t);
+  if (parts.optimizer) for (const [name, t] of parts.optimizer.stateDict()) tensors.set(`optim.${name}`, t);
+  const hookNames: string[] = [];
+  for (const [hook, state] of parts.hookTensors ?? []) {
+    if (hook.includes('.') || hook === '') {
+      throw new DetkitError('INVALID_ARGUMENT', `saveCheckpoint(${path}): hook name '${hook}' must be non-empty without '.'`);
+    }
+    hookNames.push(hook);
+    for (const [name, t] of state) tensors.set(`hook.${hook}.${name}`, t);
+  }
+  const meta: CheckpointMeta = {
+    format: CHECKPOINT_FORMAT,
+    iter: parts.iter,
+    epoch: parts.epoch,
+    epochIter: parts.epochIter ?? 0,
+    seed: parts.meta?.seed,
+    rngState: parts.meta?.rngState,
+    configHash: parts.meta?.configHash,
+    detkitVersion: detkitVersion(),
+    hooks: hookNames,
+    extra: parts.meta?.extra,
+  };
+  await writeSafetensors(path, tensors, { format: CHECKPOINT_FORMAT, detkit: JSON.stringify(meta) });
+}
+
+/**
+ * Reads and validates a checkpoint. Any problem (file corrupt, metadata missing, a tensor
+ * outside the three namespaces) throws CHECKPOINT_CORRUPT with every tensor already freed.
+ */
+export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
+  const { tensors, metadata } = await readSafetensors(path);
+  const disposeAll = () => tensors.forEach((t) => t.dispose());
+  try {
+    const meta = parseMeta(path, metadata);
+    const model = new Map<string, tf.Tensor>();
+    const optimizer = new Map<string, tf.Tensor>();
+    const hooks = new Map<string, Map<string, tf.Tensor>>();
+    for (const [key, t] of tensors) {
+      if (key.startsWith('model.')) model.set(key.slice(6), t);
+      else if (key.startsWith('optim.')) optimizer.set(key.slice(6), t);
+      else if (key.startsWith('hook.')) {
+        const rest = key.slice(5);
+        const dot = rest.indexOf('.');
+        if (dot <= 0) throw corrupt(path, `tensor '${key}' has no hook name`);
+        const hook = rest.slice(0, dot);
+        if (!hooks.has(hook)) hooks.set(hook, new Map());
+        hooks.get(hook)!.set(rest.slice(dot + 1), t);
+      } else throw corrupt(path, `tensor '${key}' is not under model./optim./hook.`);
+    }
+    if (model.size === 0) throw corrupt(path, 'no model.* tensors');
+    return { model, optimizer, hooks, meta, dispose: disposeAll };
+  } catch (e) {
+    disposeAll();
+    throw e;
+  }
+}
+
+function parseMeta(path: string, metadata: Record<string, string> | undefined): CheckpointMeta {
+  const raw = metadata?.detkit;
+  if (metadata?.format !== CHECKPOINT_FORMAT || raw === undefined) {
+    throw corrupt(path, `not a detkit checkpoint (metadata format '${metadata?.format ?? 'none'}', expected '${CHECKPOINT_FORMAT}')`);
+  }
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(raw) as CheckpointMeta;
+  } catch (e) {
+    throw corrupt(path, `metadata 'detkit' is not JSON: ${(e as Error).message}`);
+  }
+  for (const key of ['iter', 'epoch', 'epochIter'] as const) {
+    if (!Number.isInteger(meta[key]) || meta[key] < 0) throw corrupt(path, `metadata ${key}=${String(meta[key])} is not a non-negative integer`);
+  }
+  if (!Array.isArray(meta.hooks)) throw corrupt(path, 'metadata hooks is not a list');
+  return meta;
+}
+
+function corrupt(path: string, problem: string): DetkitError {
+  return new DetkitError('CHECKPOINT_CORRUPT', `Checkpoint ${path}: ${problem}`, { path });
+}
+
+/** Writes only the model's parameters and buffers under their own names (for export/teachers). */
+export async function saveModelOnly(path: string, module: Module, metadata: Record<string, string> = {}): Promise<void> {
+  await writeSafetensors(path, module.stateDict(), { ...metadata, format: WEIGHTS_FORMAT, detkitVersion: detkitVersion() });
+}
+
+/**
+ * Reads model weights from either a weights file (bare names) or a full checkpoint (the
+ * `model.` namespace, prefix stripped). The caller owns (and disposes) the returned tensors.
+ */
+export async function loadModelWeights(path: string): Promise<Map<string, tf.Tensor>> {
+  const { tensors, metadata } = await readSafetensors(path);
+  if (metadata?.format !== CHECKPOINT_FORMAT) return tensors;
+  const model = new Map<string, tf.Tensor>();
+  for (const [key, t] of tensors) {
+    if (key.startsWith('model.')) model.set(key.slice(6), t);
+    else t.dispose();
+  }
+  return model;
+}

@@ -1,0 +1,159 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import test from 'ava';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCheckpoint, loadModelWeights, saveCheckpoint, saveModelOnly } from '../src/checkpoint/checkpoint.js';
+import { isDetkitError } from '../src/errors.js';
+import type { Optimizer } from '../src/optim/optimizer.js';
+import type { Hook } from '../src/runner/hook.js';
+import type { RunnerOptions } from '../src/runner/options.js';
+import { Runner } from '../src/runner/runner.js';
+import { paramValues, ToyConvNet, ToySource, toyServices } from './toy-model.js';
+
+test.before(async () => {
+  await tf.setBackend('cpu');
+});
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'detkit-ckpt-'));
+
+/** An optimizer stand-in holding fixed state, to check the optim.* namespace round trip. */
+function fakeOptimizer(state: Map<string, tf.Tensor>): Optimizer {
+  return { step() {}, stateDict: () => state, loadStateDict() {}, dispose: () => state.forEach((t) => t.dispose()) };
+}
+
+test.serial('checkpoint round trip: model, optimizer, hook state, metadata', async (t) => {
+  const dir = tmp();
+  const model = new ToyConvNet(3);
+  const optim = fakeOptimizer(new Map<string, tf.Tensor>([['exp_avg/head', tf.fill([8, 1], 0.5)], ['step', tf.scalar(12, 'int32')]]));
+  const ema = new Map<string, tf.Tensor>([['head', tf.fill([8, 1], 2)]]);
+  const before = tf.memory().numTensors;
+  const path = join(dir, 'a.safetensors');
+  await saveCheckpoint(path, { model, optimizer: optim, iter: 12, epoch: 2, epochIter: 3, hookTensors: new Map([['ema', ema]]), meta: { seed: 5, configHash: 'abc' } });
+  t.deepEqual(readdirSync(dir), ['a.safetensors'], 'no temp file left');
+
+  const ck = await loadCheckpoint(path);
+  t.like(ck.meta, { iter: 12, epoch: 2, epochIter: 3, seed: 5, configHash: 'abc', detkitVersion: '0.1.0', hooks: ['ema'] });
+  t.deepEqual([...ck.optimizer.keys()].sort(), ['exp_avg/head', 'step']);
+  t.is(ck.optimizer.get('step')!.dtype, 'int32');
+  t.deepEqual(Array.from(ck.hooks.get('ema')!.get('head')!.dataSync()), new Array(8).fill(2));
+  const fresh = new ToyConvNet(99);
+  t.notDeepEqual(paramValues(fresh), paramValues(model));
+  fresh.loadStateDict(ck.model);
+  t.deepEqual(paramValues(fresh), paramValues(model));
+  ck.dispose();
+  fresh.dispose();
+  t.is(tf.memory().numTensors, before, 'loading leaks nothing after dispose');
+  model.dispose();
+  optim.dispose();
+  ema.forEach((e) => e.dispose());
+});
+
+test.serial('a truncated checkpoint is rejected with CHECKPOINT_CORRUPT and nothing is loaded', async (t) => {
+  const dir = tmp();
+  const src = new ToyConvNet(3);
+  const path = join(dir, 'ck.safetensors');
+  await saveCheckpoint(path, { model: src, iter: 4, epoch: 0 });
+  truncateSync(path, Math.floor(statSync(path).size / 2));
+  const before = tf.memory().numTensors;
+  const err = await t.throwsAsync(loadCheckpoint(path));
+  t.true(isDetkitError(err, 'CHECKPOINT_CORRUPT'), String(err));
+  t.is(tf.memory().numTensors, before);
+
+  const model = new ToyConvNet(8);
+  const values = paramValues(model);
+  const runner = new Runner({
+    model,
+    train: new ToySource(2, 2, 1),
+    hooks: [],
+    optimizer: { type: 'sgd', lr: 0.1 },
+    maxIters: 3,
+    workDir: dir,
+    resumeFrom: path,
+    services: toyServices(),
+    handleSignals: false,
+  });
+  const err2 = await t.throwsAsync(runner.train());
+  t.true(isDetkitError(err2, 'CHECKPOINT_CORRUPT'));
+  t.deepEqual(paramValues(model), values, 'model untouched');
+  runner.dispose();
+  model.dispose();
+  src.dispose();
+});
+
+test.serial('model-only weights: bare names, not accepted as a resumable checkpoint', async (t) => {
+  const dir = tmp();
+  const model = new ToyConvNet(3);
+  const wPath = join(dir, 'w.safetensors');
+  await saveModelOnly(wPath, model);
+  const header = readFileSync(wPath).subarray(8, 200).toString();
+  t.regex(header, /"conv1"/);
+  const err = await t.throwsAsync(loadCheckpoint(wPath));
+  t.true(isDetkitError(err, 'CHECKPOINT_CORRUPT'));
+  t.regex(err!.message, /not a detkit checkpoint/);
+
+  const ckPath = join(dir, 'ck.safetensors');
+  await saveCheckpoint(ckPath, { model, iter: 1, epoch: 0 });
+  for (const p of [wPath, ckPath]) {
+    const w = await loadModelWeights(p);
+    t.deepEqual([...w.keys()].sort(), ['bias', 'conv1', 'conv2', 'head']);
+    w.forEach((x) => x.dispose());
+  }
+  // Garbage in the metadata is corrupt, not a crash.
+  writeFileSync(join(dir, 'junk.safetensors'), Buffer.from('garbage'));
+  t.true(isDetkitError(await t.throwsAsync(loadCheckpoint(join(dir, 'junk.safetensors'))), 'CHECKPOINT_CORRUPT'));
+  model.dispose();
+});
+
+/** Trains the toy model (jittered by the run's Rng) to maxIters, optionally stopping at stopAt. */
+async function run(dir: string, opts: { maxIters: number; stopAt?: number; resumeFrom?: string }) {
+  const services = toyServices(42);
+  const model = new ToyConvNet(opts.resumeFrom ? 1234 : 3); // a resumed run must not depend on its init
+  model.jitter = services.rng;
+  const counter = { n: 0 };
+  const stopper: Hook = {
+    name: 'stopper',
+    afterIter: (s) => {
+      counter.n += 1;
+      if (s.iter === opts.stopAt) s.requestStop('test stop');
+    },
+    afterRun: async (s) => {
+      if (s.stopRequested) await s.saveCheckpoint('stopped.safetensors');
+    },
+  };
+  const options: RunnerOptions = {
+    model,
+    train: new ToySource(5, 3, 11),
+    hooks: [stopper],
+    optimizer: { type: 'adamw', lr: 0.01, weightDecay: 0.01 },
+    clipGradNorm: 1,
+    maxIters: opts.maxIters,
+    workDir: dir,
+    resumeFrom: opts.resumeFrom,
+    services,
+    handleSignals: false,
+  };
+  const runner = new Runner(options);
+  const result = await runner.train();
+  const values = paramValues(model);
+  runner.dispose();
+  model.dispose();
+  return { result, values, itersRun: counter.n };
+}
+
+for (const k of [7, 5]) {
+  test.serial(`resume after a stop at iteration ${k} gives bit-identical parameters`, async (t) => {
+    const N = 12;
+    const full = await run(tmp(), { maxIters: N });
+    const dir = tmp();
+    const first = await run(dir, { maxIters: N, stopAt: k });
+    t.deepEqual(first.result, { iter: k, stopped: true, reason: 'test stop' });
+    const ckPath = join(dir, 'stopped.safetensors');
+    t.true(existsSync(ckPath));
+    const resumed = await run(dir, { maxIters: N, resumeFrom: ckPath });
+    t.deepEqual(resumed.result, { iter: N, stopped: false, reason: undefined });
+    t.is(resumed.itersRun, N - k);
+    t.deepEqual(resumed.values, full.values);
+  });
+}

@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { QuerySampler, SamplerContext } from './sampler.js';
+
+export interface GeneralSamplerOptions {
+  /** Number of random points per iteration (the paper uses 300 on COCO). */
+  count?: number;
+  /** Mean and standard deviation of the pre-sigmoid normal (reference: N(0, 1)). */
+  mean?: number;
+  std?: number;
+  /** Base seed; the points of iteration k come from seed + k. */
+  seed?: number;
+}
+
+/**
+ * General sampling q_g: random anchors that probe the teacher everywhere, background
+ * included. Drawn from a normal in pre-sigmoid space (so boxes cluster near the image centre
+ * with varied sizes), resampled every iteration, never learned. Deterministic per
+ * (seed, iteration) so a resumed run sees the same points as an uninterrupted one.
+ */
+export class GeneralSampler implements QuerySampler {
+  readonly name = 'general';
+  readonly count: number;
+  private readonly mean: number;
+  private readonly std: number;
+  private readonly seed: number;
+
+  constructor(opts: GeneralSamplerOptions = {}) {
+    this.count = opts.count ?? 300;
+    this.mean = opts.mean ?? 0;
+    this.std = opts.std ?? 1;
+    this.seed = opts.seed ?? 0;
+    if (!Number.isInteger(this.count) || this.count <= 0) {
+      throw new RangeError(`general sampler: count must be a positive integer, got ${opts.count}`);
+    }
+  }
+
+  sample(ctx: SamplerContext): tf.Tensor2D {
+    return tf.randomNormal([this.count, 4], this.mean, this.std, 'float32', this.seed + ctx.iter);
+  }
+}

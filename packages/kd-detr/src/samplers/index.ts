@@ -1,0 +1,3 @@
+export type { QuerySampler, SamplerContext } from './sampler.js';
+export { GeneralSampler, type GeneralSamplerOptions } from './general.js';
+export { SpecificSampler } from './specific.js';

@@ -3,6 +3,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DetkitError, isDetkitError } from '../errors.js';
 import { jsonErrorOffset, lineColumn } from './json-position.js';
+import { importWithTsFallback } from './ts-loader.js';
 import { deepMerge, isPlainObject } from './merge.js';
 import { applyOverrides, type ConfigOverride } from './overrides.js';
 import type { DetkitConfig } from './schema.js';
@@ -85,7 +86,7 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
       throw new DetkitError('CONFIG_LOAD', `Config ${file} is not valid JSON: ${jsonErrorWhere(text, e as Error)}`, { file }, { cause: e });
     }
   } else if (JS_EXTS.has(ext) || TS_EXTS.has(ext)) {
-    value = await importConfigModule(file, TS_EXTS.has(ext));
+    value = await importConfigModule(file);
   } else {
     throw new DetkitError('CONFIG_LOAD', `Config ${file}: unsupported extension '${ext}' (use .ts, .mts, .js, .mjs or .json)`, { file });
   }
@@ -96,56 +97,18 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   return value;
 }
 
-async function importConfigModule(file: string, isTs: boolean): Promise<unknown> {
-  const url = pathToFileURL(file).href;
+async function importConfigModule(file: string): Promise<unknown> {
   let mod: Record<string, unknown>;
   try {
-    mod = await import(url);
+    mod = await importWithTsFallback(pathToFileURL(file).href, `Config ${file}`);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (isTs && code === 'ERR_UNKNOWN_FILE_EXTENSION') {
-      await registerTsLoader(file);
-      mod = await importOrFail(url, file);
-    } else {
-      throw loadError(file, e);
-    }
+    throw loadError(file, e);
   }
   const value = mod.default ?? mod.config;
   if (value === undefined) {
     throw new DetkitError('CONFIG_LOAD', `Config ${file} has no default export (write \`export default defineConfig({...})\`)`, { file });
   }
   return value;
-}
-
-async function importOrFail(url: string, file: string): Promise<Record<string, unknown>> {
-  try {
-    return await import(url);
-  } catch (e) {
-    throw loadError(file, e);
-  }
-}
-
-let tsLoaderRegistered = false;
-
-/**
- * Plain `node` cannot import .ts: register tsx's ESM loader (an optional dependency of the
- * built CLI) on first need, or say clearly what to do.
- */
-async function registerTsLoader(file: string): Promise<void> {
-  if (tsLoaderRegistered) return;
-  try {
-    const api = (await import('tsx/esm/api' as string)) as { register: () => unknown };
-    api.register();
-    tsLoaderRegistered = true;
-  } catch (e) {
-    throw new DetkitError(
-      'CONFIG_LOAD',
-      `Config ${file} is TypeScript but no TypeScript loader is available (${(e as Error).message.split('\n')[0]}). ` +
-        `Install tsx (npm i -D tsx) or run with \`node --import tsx\`, or use a .js/.mjs/.json config`,
-      { file },
-      { cause: e },
-    );
-  }
 }
 
 function loadError(file: string, e: unknown): DetkitError {

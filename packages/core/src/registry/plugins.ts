@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { importWithTsFallback } from '../config/ts-loader.js';
 import { DetkitError, isDetkitError } from '../errors.js';
 import type { Registry } from './registry.js';
 import type { DetkitPlugin } from './types.js';
@@ -101,8 +102,9 @@ export function resolvePluginSpec(spec: string, baseDir: string): string {
 
 async function importPlugin(spec: string, url: string): Promise<unknown> {
   try {
-    return await import(url);
+    return await importWithTsFallback(url, `Plugin '${spec}'`);
   } catch (e) {
+    if (isDetkitError(e)) throw e;
     throw new DetkitError('PLUGIN_LOAD', `Plugin '${spec}' failed to load (${url}): ${messageOf(e)}`, { spec, url }, { cause: e });
   }
 }

@@ -69,7 +69,7 @@ export class TinyDetector extends Module implements TrainableModel {
     const w = tf.tensor1d(weight);
     const n = Math.max(1, weight.reduce((a, v) => a + v, 0));
     const l1 = tf.div(tf.sum(tf.mul(tf.sum(tf.abs(tf.sub(predBox, tf.tensor2d(boxes, [b, 4]))), 1), w)), n * 4);
-    const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), this.numClasses), logits, w, tf.Reduction.SUM);
+    const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), this.numClasses), logits, w, 0, tf.Reduction.SUM);
     return { losses: { loss_bbox: l1 as tf.Scalar, loss_ce: tf.div(ce, n) as tf.Scalar } };
   }
 

@@ -139,6 +139,9 @@ templateTest('the template detector builds from the registry, trains (loss falls
     const r = model.forwardTrain(batch);
     return Object.values(r.losses).reduce((a, l) => tf.add(a, l)).dataSync()[0]!;
   });
+  // At initialisation the class scores are near-uniform: cross-entropy is near ln(numClasses).
+  const ce0 = tf.tidy(() => model.forwardTrain(batch).losses.loss_ce!.dataSync()[0]!);
+  t.true(Math.abs(ce0 - Math.log(3)) < 0.5, `initial loss_ce ${ce0} vs ln 3 = ${Math.log(3)}`);
   const first = lossAt();
   let afterFirst = 0;
   for (let i = 0; i < 30; i++) {

@@ -86,3 +86,25 @@ test('usage errors exit 64; --help exits 0 and documents exit codes', async (t) 
   t.regex(help.stdout, /Exit codes:/);
   t.regex(help.stdout, /list \[options\] \[kind\]/);
 });
+
+test('train runs the template config end to end through the Runner (a few iterations)', async (t) => {
+  const workDir = join(dir, 'train-run');
+  const r = await detkit(
+    [
+      'train', templateConfig, '--backend', 'wasm', '--work-dir', workDir, '--seed', '3',
+      '--set', 'train.maxIters=4', '--set', 'data.train.count=16', '--set', 'data.val.count=8',
+      '--set', 'hooks=[{"type":"template/iteration-counter","every":2}]',
+    ],
+    { DETKIT_LOG_LEVEL: 'info' },
+  );
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /template: 2 iterations seen \(iter 2,/);
+  t.regex(r.stderr, /template: 4 iterations seen \(iter 4,/);
+  t.regex(r.stderr, /train finished at iteration 4/);
+  const { readFileSync } = await import('node:fs');
+  const resolved = JSON.parse(readFileSync(join(workDir, 'config.resolved.json'), 'utf8'));
+  t.is(resolved.train.maxIters, 4);
+  t.is(resolved.seed, 3);
+  t.is(resolved.workDir, workDir);
+  t.is(resolved.source, templateConfig);
+});

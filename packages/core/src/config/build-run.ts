@@ -44,7 +44,7 @@ export function defaultHookConfigs(config: DetkitConfig): TypedConfig[] {
   const t = config.train;
   const hooks: TypedConfig[] = [
     { type: 'logger', interval: t.logInterval },
-    { type: 'progress' },
+    { type: 'progress', interval: t.logInterval },
     { type: 'checkpoint', interval: t.checkpointInterval },
   ];
   if (config.data.val) hooks.push({ type: 'eval', interval: t.evalInterval });

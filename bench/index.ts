@@ -7,7 +7,7 @@ type Loader = () => Promise<{ section?: Section; default?: Section }>;
 
 const SECTIONS: Record<string, Loader> = {
   kernels: () => import('./kernels.js'),
-  // 'detr-step': () => import('./detr-step.js'),
+  'detr-step': () => import('./detr-step.js'),
   matcher: () => import('./matcher.js'),
 };
 

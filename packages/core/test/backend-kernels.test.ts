@@ -274,3 +274,27 @@ for (const [i, c] of convCases.entries()) {
     });
   }
 }
+
+for (const [i, c] of convCases.entries()) {
+  for (const format of ['NHWC', 'NCHW'] as const) {
+    test(`Conv2DBackpropInput wasm = cpu, case ${i}, ${format}`, (t) => {
+      const toFormat = (s: number[]) => (format === 'NHWC' ? s : [s[0]!, s[3]!, s[1]!, s[2]!]);
+      const { error, shapes } = wasmVsCpu(() =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: rand(toFormat(dyShape(c, c.filter[3])), 80 + i), filter: rand(c.filter, 90 + i) }, {
+          strides: c.strides, pad: Array.isArray(c.pad) ? toFormat(c.pad as never) : c.pad, dataFormat: format, inputShape: toFormat(c.x),
+        } as never) as tf.Tensor,
+      );
+      t.deepEqual(shapes[0], toFormat(c.x));
+      t.true(error < TOL, `relative error ${error}`);
+    });
+  }
+}
+
+test('Conv2DBackpropFilter wasm = cpu with NCHW data and explicit NCHW padding', (t) => {
+  const { error } = wasmVsCpu(() =>
+    tf.engine().runKernel('Conv2DBackpropFilter', { x: rand([2, 3, 6, 5], 1), dy: rand([2, 4, 4, 3], 2) }, {
+      strides: [2, 2], pad: [[0, 0], [0, 0], [1, 2], [0, 1]], dataFormat: 'NCHW', filterShape: [3, 2, 3, 4],
+    } as never) as tf.Tensor,
+  );
+  t.true(error < TOL, `relative error ${error}`);
+});

@@ -43,3 +43,9 @@ export function toNHWC(backend: BackendWasm, x: TensorInfo, dataFormat: string |
   if (dataFormat !== 'NCHW') return { t: x, owned: false };
   return { t: transpose(backend, x, [0, 2, 3, 1]), owned: true };
 }
+
+/** Explicit paddings follow the data format; reorder NCHW's [n, c, h, w] entries to NHWC. */
+export function padToNHWC(pad: FilterGradAttrs['pad'], dataFormat: string | undefined): FilterGradAttrs['pad'] {
+  if (dataFormat !== 'NCHW' || !Array.isArray(pad)) return pad;
+  return [pad[0], pad[2], pad[3], pad[1]] as backend_util.ExplicitPadding;
+}

@@ -6,7 +6,7 @@
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { patchGeometry, toNHWC, type FilterGradAttrs } from './conv-geometry.js';
+import { padToNHWC, patchGeometry, toNHWC, type FilterGradAttrs } from './conv-geometry.js';
 import { im2colChannelsFirst } from './im2col.js';
 import { release, reshape, runWasm } from './wasm-ops.js';
 
@@ -16,7 +16,7 @@ export const conv2DBackpropFilterWasm: KernelFunc = (args) => {
   const attrs = args.attrs as unknown as FilterGradAttrs;
   const x = toNHWC(backend, inputs.x, attrs.dataFormat);
   const dy = toNHWC(backend, inputs.dy, attrs.dataFormat);
-  const g = patchGeometry(x.t.shape, attrs, false);
+  const g = patchGeometry(x.t.shape, { ...attrs, pad: padToNHWC(attrs.pad, attrs.dataFormat) }, false);
   const [fH, fW, c, cOut] = attrs.filterShape;
   const cols = im2colChannelsFirst(backend, x.t, g);
   const rows = cols.shape[1]!;

@@ -7,7 +7,7 @@
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { patchGeometry, toNHWC, type FilterGradAttrs } from './conv-geometry.js';
+import { padToNHWC, patchGeometry, toNHWC, type FilterGradAttrs } from './conv-geometry.js';
 import { im2colChannelsFirst } from './im2col.js';
 import { release, reshape, runWasm, transpose } from './wasm-ops.js';
 
@@ -17,7 +17,7 @@ export const depthwiseBackpropFilterWasm: KernelFunc = (args) => {
   const attrs = args.attrs as unknown as FilterGradAttrs;
   const x = toNHWC(backend, inputs.x, attrs.dataFormat);
   const dy = toNHWC(backend, inputs.dy, attrs.dataFormat);
-  const g = patchGeometry(x.t.shape, attrs, true);
+  const g = patchGeometry(x.t.shape, { ...attrs, pad: padToNHWC(attrs.pad, attrs.dataFormat) }, true);
   const [fH, fW, c, mult] = attrs.filterShape;
   const cols = im2colChannelsFirst(backend, x.t, g);
   const p = cols.shape[1]!;

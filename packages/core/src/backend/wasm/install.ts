@@ -10,6 +10,7 @@ import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter.js';
 import { depthwiseBackpropFilterWasm } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputWasm } from './depthwise-backprop-input.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
+import { conv2DBackpropInputWasm } from './transposed-conv.js';
 
 const MARK = Symbol.for('detkit.wasmKernel');
 type Marked = KernelFunc & { [MARK]?: { original?: KernelFunc } };
@@ -67,12 +68,13 @@ export function installWasmKernels(): WasmKernelReport {
   add('UnsortedSegmentSum', unsortedSegmentSumWasm, report);
   override('BatchMatMul', makeFastBatchMatMul, report);
   override('_FusedMatMul', makeFastFusedMatMul, report);
+  override('Conv2DBackpropInput', () => conv2DBackpropInputWasm as unknown as KernelFunc, report);
   return report;
 }
 
 /** Restores the stock wasm kernels (benchmarks compare before/after in one process). */
 export function uninstallWasmKernels(): void {
-  for (const name of ['BatchMatMul', '_FusedMatMul']) {
+  for (const name of ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput']) {
     const k = getKernel(name, 'wasm');
     const original = k && (k.kernelFunc as Marked)[MARK]?.original;
     if (k === undefined || original === undefined) continue;

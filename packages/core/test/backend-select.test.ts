@@ -1,0 +1,59 @@
+import test from 'ava';
+import * as tf from '@tensorflow/tfjs-core';
+import { getKernel } from '@tensorflow/tfjs-core';
+import { installWasmKernels, selectBackend } from '../src/backend/index.js';
+import { isDetkitError } from '../src/errors.js';
+import type { Logger } from '../src/registry/types.js';
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const log = (level: string) => (m: string) => lines.push(`${level} ${m}`);
+  return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+// Backend selection is process-global: run serially, restore the env var.
+test.serial('explicit cpu is chosen and logged in one info line', async (t) => {
+  const logger = recordingLogger();
+  const r = await selectBackend({ backend: 'cpu', logger });
+  t.is(r.name, 'cpu');
+  t.is(tf.getBackend(), 'cpu');
+  t.is(logger.lines.filter((l) => l.startsWith('info')).length, 1);
+  t.regex(logger.lines.find((l) => l.startsWith('info'))!, /backend: cpu/);
+});
+
+test.serial('DETKIT_BACKEND picks the backend when no option is given', async (t) => {
+  process.env['DETKIT_BACKEND'] = 'wasm';
+  try {
+    const r = await selectBackend();
+    t.is(r.name, 'wasm');
+    t.regex(r.reason, /DETKIT_BACKEND/);
+    t.truthy(getKernel('Conv2DBackpropFilter', 'wasm'), 'wasm training kernels installed');
+    t.truthy(getKernel('UnsortedSegmentSum', 'wasm'));
+  } finally {
+    delete process.env['DETKIT_BACKEND'];
+  }
+});
+
+test.serial('an unknown name fails with BACKEND_UNAVAILABLE listing the known names', async (t) => {
+  const e = await t.throwsAsync(selectBackend({ backend: 'tpu' }));
+  t.true(isDetkitError(e, 'BACKEND_UNAVAILABLE'));
+  t.regex(e!.message, /'tpu'.*known: auto, tensorflow, node, node-gpu, wasm, cpu/);
+});
+
+test.serial('an explicit backend that cannot load fails naming it and why', async (t) => {
+  const e = await t.throwsAsync(selectBackend({ backend: 'node' }));
+  t.true(isDetkitError(e, 'BACKEND_UNAVAILABLE'));
+  t.regex(e!.message, /@tensorflow\/tfjs-node/);
+});
+
+test.serial('auto falls through the missing native bindings to wasm here, logging why at debug', async (t) => {
+  const logger = recordingLogger();
+  const r = await selectBackend({ backend: 'auto', logger });
+  t.is(r.name, 'wasm');
+  t.true(logger.lines.some((l) => l.startsWith('debug') && l.includes('@tensorflow/tfjs-node-gpu')));
+  t.regex(r.reason, /skipped: .*tfjs-node-gpu/);
+  // Idempotent: selecting again must not re-wrap the kernels.
+  await selectBackend({ backend: 'wasm' });
+  t.deepEqual(installWasmKernels(), { added: [], overridden: [] });
+  t.is(tf.matMul(tf.ones([2, 3]), tf.ones([2, 3]), false, true).dataSync()[0], 3);
+});

@@ -9,6 +9,7 @@ import {
   COCO_STAT_KEYS,
   evalFilesCommand,
   evaluateCoco,
+  formatStats,
   registerEvaluators,
   writeCocoResults,
   type CocoEvalDatasetExtras,
@@ -133,4 +134,15 @@ test('writeCocoResults writes a results file evaluateCoco reads back (atomic, xy
   const r = evaluateCoco({ images: [{ id: 3 }], categories: [{ id: 9 }], annotations: [{ id: 1, image_id: 3, category_id: 9, bbox: [10, 20, 30, 40] }] }, back);
   near(t, r.stats.AP, 1);
   await t.throwsAsync(writeCocoResults(file, [{ imageId: 3, box: [0, 0, 1, 1], label: 5, score: 1 }], [7, 9]), { message: /label 5 has no category id/ });
+});
+
+test('formatStats rounds like Python (exact ties half-to-even), not like toFixed', (t) => {
+  // python3 -c "print('{:0.3f}'.format(0.0625), '{:0.3f}'.format(0.1875), '{:0.3f}'.format(-1))" -> 0.062 0.188 -1.000
+  const stats = Object.fromEntries(COCO_STAT_KEYS.map((k) => [k, -1])) as Record<(typeof COCO_STAT_KEYS)[number], number>;
+  stats.AP = 0.0625;
+  stats.AP50 = 0.1875;
+  const lines = formatStats(stats);
+  t.true(lines[0].endsWith('] = 0.062'), lines[0]);
+  t.true(lines[1].endsWith('] = 0.188'), lines[1]);
+  t.true(lines[2].endsWith('] = -1.000'), lines[2]);
 });

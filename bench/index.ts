@@ -9,6 +9,7 @@ const SECTIONS: Record<string, Loader> = {
   kernels: () => import('./kernels.js'),
   'detr-step': () => import('./detr-step.js'),
   matcher: () => import('./matcher.js'),
+  evaluator: () => import('./evaluator.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

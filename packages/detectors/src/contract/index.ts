@@ -1,0 +1,2 @@
+export * from './query-groups.js';
+export * from './group-mask.js';

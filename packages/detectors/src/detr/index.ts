@@ -1,0 +1,2 @@
+export * from './detr-base.js';
+export * from './detr.js';

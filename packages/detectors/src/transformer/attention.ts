@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { DetkitError, Linear, Module, linear, xavierUniform } from '@detkit/core';
+import { MASKED } from '../contract/group-mask.js';
+
+export interface AttentionMasks {
+  /** `[B,Lk]`: 1 where a key may be attended (real pixel), 0 for padding. */
+  keyPaddingMask?: tf.Tensor2D;
+  /** `[Lq,Lk]` additive bias on the scores (0 = allowed, MASKED = blocked), e.g. query-group isolation. */
+  attnMask?: tf.Tensor2D;
+}
+
+export interface AttentionOptions extends AttentionMasks {
+  /** Applied to the attention weights (PyTorch's MultiheadAttention dropout). */
+  dropout?: (t: tf.Tensor) => tf.Tensor;
+}
+
+/** `[B,L,H*dh]` -> `[B*H,L,dh]`. */
+function splitHeads(x: tf.Tensor, heads: number): tf.Tensor3D {
+  const [b, l, d] = x.shape as [number, number, number];
+  return tf.reshape(tf.transpose(tf.reshape(x, [b, l, heads, d / heads]), [0, 2, 1, 3]), [b * heads, l, d / heads]);
+}
+
+/**
+ * Multi-head scaled dot-product attention on already-projected inputs, batch first:
+ * q `[B,Lq,H*dq]`, k `[B,Lk,H*dq]`, v `[B,Lk,H*dv]` -> `[B,Lq,H*dv]`; scores scaled by dq^-0.5.
+ * Only rank-3 x rank-3 matmuls with equal batch dims (the broadcast-matmul gradient bug of
+ * tfjs 4.22 concerns rank-3 x rank-2). Masks are additive biases on the scores.
+ */
+export function multiHeadAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, numHeads: number, opts: AttentionOptions = {}): tf.Tensor3D {
+  const [b, lq, dqk] = q.shape as [number, number, number];
+  const lk = k.shape[1]!;
+  const dv = v.shape[2]!;
+  if (dqk % numHeads !== 0 || dv % numHeads !== 0 || k.shape[2] !== dqk || v.shape[1] !== lk || k.shape[0] !== b || v.shape[0] !== b) {
+    throw new DetkitError('INVALID_ARGUMENT', `multiHeadAttention: incompatible shapes q [${q.shape}] k [${k.shape}] v [${v.shape}] for ${numHeads} heads`);
+  }
+  return tf.tidy(() => {
+    const scale = 1 / Math.sqrt(dqk / numHeads);
+    const qh = splitHeads(tf.mul(q, scale), numHeads);
+    const kh = splitHeads(k, numHeads);
+    const vh = splitHeads(v, numHeads);
+    let scores: tf.Tensor = tf.reshape(tf.matMul(qh, kh, false, true), [b, numHeads, lq, lk]);
+    if (opts.keyPaddingMask) {
+      if (opts.keyPaddingMask.shape[0] !== b || opts.keyPaddingMask.shape[1] !== lk) {
+        throw new DetkitError('INVALID_ARGUMENT', `multiHeadAttention: keyPaddingMask [${opts.keyPaddingMask.shape}] must be [${b},${lk}]`);
+      }
+      const bias = tf.mul(tf.sub(1, opts.keyPaddingMask), MASKED);
+      scores = tf.add(scores, tf.reshape(bias, [b, 1, 1, lk]));
+    }
+    if (opts.attnMask) {
+      if (opts.attnMask.shape[0] !== lq || opts.attnMask.shape[1] !== lk) {
+        throw new DetkitError('INVALID_ARGUMENT', `multiHeadAttention: attnMask [${opts.attnMask.shape}] must be [${lq},${lk}]`);
+      }
+      scores = tf.add(scores, opts.attnMask);
+    }
+    let weights = tf.softmax(scores, -1);
+    if (opts.dropout) weights = opts.dropout(weights);
+    const out = tf.matMul(tf.reshape(weights, [b * numHeads, lq, lk]) as tf.Tensor3D, vh);
+    return tf.reshape(tf.transpose(tf.reshape(out, [b, numHeads, lq, dv / numHeads]), [0, 2, 1, 3]), [b, lq, dv]) as tf.Tensor3D;
+  });
+}
+
+/**
+ * torch.nn.MultiheadAttention (batch first here): packed `in_proj_weight` `[3d,d]`,
+ * `in_proj_bias`, `out_proj`. Init as PyTorch: xavier-uniform in_proj, zero biases.
+ */
+export class MultiheadAttention extends Module {
+  readonly inProjWeight: tf.Variable;
+  readonly inProjBias: tf.Variable;
+  readonly outProj: Linear;
+
+  constructor(
+    readonly embedDim: number,
+    readonly numHeads: number,
+    opts: { seed?: number } = {},
+  ) {
+    super();
+    if (embedDim % numHeads !== 0) throw new DetkitError('INVALID_ARGUMENT', `MultiheadAttention: embedDim ${embedDim} not divisible by numHeads ${numHeads}`);
+    const s = opts.seed;
+    this.inProjWeight = this.param('in_proj_weight', xavierUniform([3 * embedDim, embedDim], embedDim, 3 * embedDim, { seed: s }));
+    this.inProjBias = this.param('in_proj_bias', tf.zeros([3 * embedDim]));
+    this.outProj = this.module('out_proj', new Linear(embedDim, embedDim, { seed: s === undefined ? undefined : s + 1 }));
+    tf.tidy(() => this.outProj.bias!.assign(tf.zerosLike(this.outProj.bias!)));
+  }
+
+  /** query `[B,Lq,d]`, key/value `[B,Lk,d]` -> `[B,Lq,d]`. */
+  forward(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, opts: AttentionOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [wq, wk, wv] = tf.split(this.inProjWeight, 3, 0);
+      const [bq, bk, bv] = tf.split(this.inProjBias, 3, 0);
+      const out = multiHeadAttention(linear(query, wq!, bq), linear(key, wk!, bk), linear(value, wv!, bv), this.numHeads, opts);
+      return this.outProj.forward(out) as tf.Tensor3D;
+    });
+  }
+}
+
+/**
+ * Conditional-/DAB-DETR's attention: no input projection (the layer projects content and
+ * position itself and may concatenate them, so q/k may be wider than v), only `out_proj`
+ * `[vdim,vdim]`. Scores scaled by (qkDim/heads)^-0.5 as the reference.
+ */
+export class ProjectionFreeAttention extends Module {
+  readonly outProj: Linear;
+
+  constructor(
+    readonly valueDim: number,
+    readonly numHeads: number,
+    opts: { seed?: number } = {},
+  ) {
+    super();
+    this.outProj = this.module('out_proj', new Linear(valueDim, valueDim, { seed: opts.seed }));
+    tf.tidy(() => this.outProj.bias!.assign(tf.zerosLike(this.outProj.bias!)));
+  }
+
+  forward(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, opts: AttentionOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => this.outProj.forward(multiHeadAttention(query, key, value, this.numHeads, opts)) as tf.Tensor3D);
+  }
+}

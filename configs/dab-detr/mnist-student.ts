@@ -1,0 +1,37 @@
+// DAB-DETR student on MNIST-detection: a ResNet-18-like backbone at 1/4 width (3 stages,
+// stride 16: a 4x4 memory on 64x64 canvases), d=128, 3 encoder + 3 decoder layers, 100 queries.
+// Datasets, detectors and hooks are builtin plugins (loaded by the CLI). Run: npx detkit train configs/dab-detr/mnist-student.ts
+import { defineConfig } from '@detkit/core';
+
+export default defineConfig({
+  seed: 42,
+  workDir: 'work_dirs/dab-detr-mnist-student',
+  model: {
+    type: 'dab-detr',
+    numClasses: 10,
+    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    backbone: { type: 'resnet', depth: 18, baseWidth: 16, blocks: [2, 2, 2], norm: 'batch' },
+    hiddenDim: 128,
+    numHeads: 8,
+    numEncoderLayers: 3,
+    numDecoderLayers: 3,
+    dimFeedforward: 512,
+    dropout: 0,
+    numQueries: 100,
+  },
+  data: {
+    train: { type: 'mnist-detection', split: 'train', count: 8000, canvasSize: 64 },
+    val: { type: 'mnist-detection', split: 'val', count: 500, canvasSize: 64 },
+    batchSize: 8,
+    loader: { type: 'default' },
+  },
+  evaluator: { type: 'coco' },
+  train: {
+    maxIters: 6000,
+    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4 },
+    clipGradNorm: 0.1,
+    evalInterval: 1000,
+    checkpointInterval: 1000,
+    logInterval: 50,
+  },
+});

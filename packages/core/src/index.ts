@@ -10,5 +10,6 @@ export * from './runner/index.js';
 export * from './registry/index.js';
 export * from './config/index.js';
 export * from './backend/index.js';
+export { writeFileAtomic, tempSibling } from './util/atomic-write.js';
 
 export const CORE_VERSION = '0.1.0';

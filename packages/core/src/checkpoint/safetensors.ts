@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { endianness } from 'node:os';
-import * as path from 'node:path';
 import { DetkitError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
 
 /**
  * The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
@@ -265,26 +265,3 @@ export async function readSafetensors(file: string): Promise<SafetensorsContent>
   return decodeSafetensors(buf, file);
 }
 
-/** Temp + fsync + rename in the target's directory (rename is atomic within a filesystem). */
-export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fh = await fs.open(tmp, 'wx');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw new DetkitError('IO', `Cannot write ${file}: ${(e as Error).message}`, { file }, { cause: e });
-  }
-  // Best effort: persist the rename itself (not supported on every platform/filesystem).
-  await fs.open(dir, 'r').then(async (d) => {
-    await d.sync().catch(() => undefined);
-    await d.close();
-  }).catch(() => undefined);
-}

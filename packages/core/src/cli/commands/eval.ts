@@ -1,5 +1,5 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { buildRun } from '../../config/build-run.js';
 import { DetkitError } from '../../errors.js';
@@ -58,10 +58,7 @@ export async function evalCommand(configPath: string | undefined, opts: EvalComm
   const metrics = await new Runner({ ...options, handleSignals: false }).evaluate();
   for (const [k, v] of Object.entries(metrics)) process.stdout.write(`${k.padEnd(12)} ${v.toFixed(4)}\n`);
   if (opts.json) {
-    const out = resolve(opts.json);
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(`${out}.tmp`, JSON.stringify(metrics, null, 2) + '\n');
-    await rename(`${out}.tmp`, out);
+    await writeFileAtomic(resolve(opts.json), JSON.stringify(metrics, null, 2) + '\n');
   }
   return EXIT.ok;
 }

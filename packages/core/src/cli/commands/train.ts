@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { join } from 'node:path';
 import { buildRun } from '../../config/build-run.js';
 import { DetkitError } from '../../errors.js';
@@ -27,11 +27,8 @@ export function loadRunner(): Promise<RunnerCtor> {
 
 /** Writes the resolved config next to the checkpoints, so a run can be reproduced. */
 async function saveResolvedConfig(session: Session, workDir: string): Promise<void> {
-  await mkdir(workDir, { recursive: true });
   const file = join(workDir, 'config.resolved.json');
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ source: session.loaded.file, ...session.loaded.config }, null, 2) + '\n');
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify({ source: session.loaded.file, ...session.loaded.config }, null, 2) + '\n');
 }
 
 async function hashOf(config: unknown): Promise<string | undefined> {

@@ -21,6 +21,6 @@ export { drawDetections, DEFAULT_GT_COLOR, DEFAULT_PRED_COLOR, type DrawableImag
 export { writeVisualisations, type VisItem } from './vis/write.js';
 export { decodeImage, encodePng } from './image/codec.js';
 export { resizeBilinear } from './image/resample.js';
-export { createRng, Mulberry32 } from './util/rng.js';
+export { mixSeed } from './util/rng.js';
 export { intersectionOverSmaller } from './util/boxes.js';
 export { registerDatasets } from './register.js';

@@ -2,7 +2,8 @@ import { DetkitError } from '../core.js';
 import type { Dataset, Sample } from '../core.js';
 import { resizeBilinear } from '../image/resample.js';
 import { intersectionOverSmaller, tightBounds, type Box } from '../util/boxes.js';
-import { createRng, hashString, mixSeed, type Mulberry32 } from '../util/rng.js';
+import { createRng, hashString, mixSeed, uniform } from '../util/rng.js';
+import type { Rng } from '../core.js';
 import { loadMnistSplit, type MnistSplit } from './idx.js';
 
 export type MnistDetectionSplit = 'train' | 'val';
@@ -120,11 +121,11 @@ export class MnistDetection implements Dataset {
   }
 
   /** Scales one random digit, finds a spot that respects maxOverlap, and draws it (max-composite). */
-  private placeDigit(rng: Mulberry32, canvas: Uint8Array, boxes: Box[], labels: number[]): void {
+  private placeDigit(rng: Rng, canvas: Uint8Array, boxes: Box[], labels: number[]): void {
     const S = this.canvasSize;
     const digit = rng.int(this.source.count);
     const patch = inkPatch(this.source, digit);
-    const scale = rng.uniform(this.scaleRange[0], this.scaleRange[1]);
+    const scale = uniform(rng, this.scaleRange[0], this.scaleRange[1]);
     if (!patch) return;
     const f = Math.min((scale * S) / patch.h, S / patch.w);
     const nh = Math.max(1, Math.min(S, Math.round(patch.h * f)));

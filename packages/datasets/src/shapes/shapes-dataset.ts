@@ -1,7 +1,8 @@
 import { DetkitError } from '../core.js';
 import type { Dataset, Sample } from '../core.js';
 import { intersectionOverSmaller, tightBounds, type Box } from '../util/boxes.js';
-import { createRng, hashString, mixSeed, type Mulberry32 } from '../util/rng.js';
+import { createRng, hashString, mixSeed, uniform } from '../util/rng.js';
+import type { Rng } from '../core.js';
 
 export interface ShapesOptions {
   count?: number;
@@ -93,11 +94,11 @@ export class ShapesDataset implements Dataset {
     };
   }
 
-  private placeShape(rng: Mulberry32, image: Float32Array, boxes: Box[], labels: number[]): void {
+  private placeShape(rng: Rng, image: Float32Array, boxes: Box[], labels: number[]): void {
     const S = this.canvasSize;
     const kind = rng.int(3);
     const colour = COLOURS[rng.int(COLOURS.length)]!;
-    const s = Math.max(4, Math.round(rng.uniform(this.sizeRange[0], this.sizeRange[1]) * S));
+    const s = Math.max(4, Math.round(uniform(rng, this.sizeRange[0], this.sizeRange[1]) * S));
     for (let t = 0; t < 20; t++) {
       const x0 = rng.int(S - s + 1);
       const y0 = rng.int(S - s + 1);

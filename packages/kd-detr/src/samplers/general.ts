@@ -9,6 +9,8 @@ export interface GeneralSamplerOptions {
   std?: number;
   /** Base seed; the points of iteration k come from seed + k. */
   seed?: number;
+  /** Group name in loss-term names (default 'general'); distinct names let two general samplers coexist. */
+  name?: string;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface GeneralSamplerOptions {
  * (seed, iteration) so a resumed run sees the same points as an uninterrupted one.
  */
 export class GeneralSampler implements QuerySampler {
-  readonly name = 'general';
+  readonly name: string;
   readonly count: number;
   private readonly mean: number;
   private readonly std: number;
@@ -29,8 +31,12 @@ export class GeneralSampler implements QuerySampler {
     this.mean = opts.mean ?? 0;
     this.std = opts.std ?? 1;
     this.seed = opts.seed ?? 0;
+    this.name = opts.name ?? 'general';
     if (!Number.isInteger(this.count) || this.count <= 0) {
       throw new RangeError(`general sampler: count must be a positive integer, got ${opts.count}`);
+    }
+    if (!(this.std > 0) || !Number.isFinite(this.mean) || !Number.isInteger(this.seed)) {
+      throw new RangeError(`general sampler: need std > 0, a finite mean and an integer seed, got std ${opts.std}, mean ${opts.mean}, seed ${opts.seed}`);
     }
   }
 

@@ -1,11 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { detach } from '../util/detach.js';
 import type { QuerySampler, SamplerContext } from './sampler.js';
-
-/** Identity whose gradient is zero: the anchors are data for the student, not a path back. */
-const detach = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const x = args[0] as tf.Tensor;
-  return { value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
-});
 
 /**
  * Specific sampling q_s: the teacher's own learned anchors, where it is most precise and
@@ -13,9 +8,14 @@ const detach = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
  * sampler runs inside the student's gradient tape.
  */
 export class SpecificSampler implements QuerySampler {
-  readonly name = 'specific';
+  readonly name: string;
+
+  /** `name`: group name in loss-term names (default 'specific'). */
+  constructor(opts: { name?: string } = {}) {
+    this.name = opts.name ?? 'specific';
+  }
 
   sample(ctx: SamplerContext): tf.Tensor2D {
-    return detach(ctx.teacherAnchors) as tf.Tensor2D;
+    return detach(ctx.teacherAnchors);
   }
 }

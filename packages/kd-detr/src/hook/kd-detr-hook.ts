@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import { DetkitError, saveModelOnly, type Batch, type ForwardResult, type Hook, type IterInfo, type LossTerms, type Logger, type RunState } from '@detkit/core';
+import { isQueryGroupDetector, type QueryGroupDetector, type QueryGroupTrainOutputs } from '@detkit/detectors';
+import type { DistillMethod, Prepared } from '../methods/method.js';
+import { assertCompatible } from '../teacher/load-teacher.js';
+
+export const KD_HOOK_NAME = 'kd-detr';
+
+export interface KdDetrHookOptions {
+  method: DistillMethod;
+  /** Builds (and loads, and freezes) the teacher; called once, in beforeRun. Unused by `none`. */
+  loadTeacher?: () => Promise<QueryGroupDetector>;
+  logger: Logger;
+  /** Write `workDir/student.safetensors` (student weights only) at the end. Default true. */
+  saveStudent?: boolean;
+  priority?: number;
+}
+
+/**
+ * The distillation hook (registry: hook 'kd-detr', built from the config's `distill` section).
+ *
+ * - beforeRun: loads the teacher, checks both models implement the query-group contract and
+ *   agree on classes and box format.
+ * - beforeIter (before the tape): the method runs the teacher and keeps what it needs.
+ * - afterForward (inside the student's tape): the method returns the distillation terms.
+ * - afterIter: checks every configured term was computed, frees the teacher's outputs.
+ * - afterRun: saves the student alone.
+ *
+ * We distil with a hook rather than by wrapping the model (MMRazor's way) because a wrapper
+ * cannot add query groups to a decoder; the hook only uses the public query-group contract.
+ */
+export class KdDetrHook implements Hook {
+  readonly name = KD_HOOK_NAME;
+  readonly priority: number;
+  readonly method: DistillMethod;
+  private teacherModel: QueryGroupDetector | undefined;
+  private prepared: Prepared | undefined;
+  private expected: string[] = [];
+
+  constructor(private readonly options: KdDetrHookOptions) {
+    this.method = options.method;
+    this.priority = options.priority ?? 50;
+  }
+
+  /** The frozen teacher (after beforeRun), e.g. for tests and the demo. */
+  get teacher(): QueryGroupDetector | undefined {
+    return this.teacherModel;
+  }
+
+  async beforeRun(state: RunState): Promise<void> {
+    const student = state.model;
+    if (!this.method.needsTeacher) {
+      this.options.logger.info(`kd-detr: method 'none': the student trains alone`);
+      return;
+    }
+    if (!isQueryGroupDetector(student)) {
+      throw new DetkitError('MODEL_CONTRACT', `kd-detr: the student (${student.constructor.name}) does not implement the query-group contract (encode/decode/detectionQueries, see @detkit/detectors README)`);
+    }
+    if (!this.teacherModel) {
+      if (!this.options.loadTeacher) throw new DetkitError('CONFIG_INVALID', `kd-detr: method '${this.method.name}' needs a teacher (distill.teacher)`, { key: 'distill.teacher' });
+      this.teacherModel = await this.options.loadTeacher();
+    }
+    assertCompatible(this.teacherModel, student);
+    this.expected = this.method.expectedTerms(student);
+    this.options.logger.info(`kd-detr: method '${this.method.name}', ${this.expected.length} loss terms: ${this.expected.join(', ')}`);
+  }
+
+  async beforeIter(state: RunState, batch: Batch): Promise<void> {
+    if (!this.method.needsTeacher) return;
+    this.release();
+    if (!this.teacherModel) throw new DetkitError('MODEL_CONTRACT', 'kd-detr: beforeIter before beforeRun (no teacher loaded)');
+    this.prepared = await this.method.prepare({ teacher: this.teacherModel, batch, iter: state.iter });
+  }
+
+  afterForward(state: RunState, batch: Batch, forward: ForwardResult): LossTerms | void {
+    if (!this.method.needsTeacher) return;
+    if (!this.prepared) throw new DetkitError('MODEL_CONTRACT', `kd-detr: afterForward at iteration ${state.iter} without the teacher's outputs (beforeIter did not run)`);
+    return this.method.losses({ student: state.model as QueryGroupDetector, outputs: forward.outputs as QueryGroupTrainOutputs, batch, prepared: this.prepared });
+  }
+
+  afterIter(state: RunState, info: IterInfo): void {
+    this.release();
+    const missing = this.expected.filter((t) => !(`${this.name}.${t}` in info.losses));
+    if (missing.length > 0) {
+      throw new DetkitError('MODEL_CONTRACT', `kd-detr: configured loss term(s) ${missing.join(', ')} were never computed at iteration ${info.iter}`, { missing });
+    }
+  }
+
+  async afterRun(state: RunState): Promise<void> {
+    this.release();
+    if (this.options.saveStudent ?? true) {
+      const file = join(state.workDir, 'student.safetensors');
+      await saveModelOnly(file, state.model, { kdMethod: this.method.name });
+      this.options.logger.info(`kd-detr: student weights saved to ${file}`);
+    }
+  }
+
+  /** Frees the teacher's outputs of the last iteration (idempotent). */
+  release(): void {
+    this.prepared?.dispose();
+    this.prepared = undefined;
+  }
+
+  /** Frees the teacher too (the runner does not own it). */
+  dispose(): void {
+    this.release();
+    this.teacherModel?.dispose();
+    this.teacherModel = undefined;
+  }
+}

@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { DetkitError, type LossTerms } from '@detkit/core';
+import type { QueryGroup, QueryGroupDetector } from '@detkit/detectors';
+import { kdGroupLosses, kdGroupTermNames, type PointOutputs, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
+import type { QuerySampler } from '../samplers/sampler.js';
+import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
+
+/** Per iteration: the shared anchors of every group and the teacher's final-layer outputs there. */
+export interface PreparedPoints extends Prepared {
+  groups: Array<{ name: string; anchors: tf.Tensor2D; teacher: PointOutputs }>;
+}
+
+/**
+ * KD-DETR proper: each sampler's points form one isolated query group that teacher and
+ * student both decode, so output i of the student imitates output i of the teacher.
+ * The teacher encodes once and decodes all groups in one pass, before the tape; the student
+ * decodes the same anchors on its already-computed `outputs.encoded` (no re-encoding), inside.
+ */
+export class ConsistentPointsDistillation implements DistillMethod<PreparedPoints> {
+  readonly name = 'kd-detr';
+  readonly needsTeacher = true;
+
+  constructor(
+    readonly samplers: readonly QuerySampler[],
+    readonly loss: ResolvedKdLossOptions,
+  ) {
+    if (samplers.length === 0) throw new DetkitError('CONFIG_INVALID', 'distill.samplers: kd-detr needs at least one sampler (e.g. [{ type: "general" }, { type: "specific" }])', { key: 'distill.samplers' });
+    const seen = new Set<string>();
+    for (const s of samplers) {
+      if (seen.has(s.name)) {
+        throw new DetkitError('CONFIG_INVALID', `distill.samplers: two samplers are named '${s.name}' (their loss terms would collide); give one a distinct \`name\``, { key: 'distill.samplers' });
+      }
+      seen.add(s.name);
+    }
+  }
+
+  async prepare({ teacher, batch, iter }: PrepareContext): Promise<PreparedPoints> {
+    const teacherAnchors = teacher.detectionQueries().anchors;
+    const anchors = this.samplers.map((s) => s.sample({ iter, teacherAnchors }));
+    const dispose = () => tf.dispose(anchors);
+    anchors.forEach((a, i) => {
+      if (a.rank !== 2 || a.shape[1] !== 4 || a.shape[0] === 0) {
+        dispose();
+        throw new DetkitError('INVALID_ARGUMENT', `kd-detr: sampler '${this.samplers[i]!.name}' produced anchors of shape [${a.shape}] at iteration ${iter}; its loss terms cannot be computed (need [M,4] with M > 0)`);
+      }
+    });
+    // The teacher's graph is built here, outside any tape, and freed by the tidy: only the
+    // final-layer outputs survive.
+    const teacherOut = tf.tidy(() => {
+      const encoded = teacher.encode(batch.images, batch.masks);
+      const { groups } = teacher.decode(encoded, anchors.map((a): QueryGroup => ({ anchors: a })), { detection: false });
+      return groups.map((g) => {
+        const last = g.logits.length - 1;
+        return { logits: g.logits[last]!, boxes: g.boxes[last]! };
+      });
+    });
+    const groups = this.samplers.map((s, i) => ({ name: s.name, anchors: anchors[i]!, teacher: teacherOut[i]! }));
+    return {
+      groups,
+      dispose: () => {
+        dispose();
+        for (const g of groups) tf.dispose([g.teacher.logits, g.teacher.boxes]);
+      },
+    };
+  }
+
+  losses({ student, outputs, prepared }: LossContext<PreparedPoints>): LossTerms {
+    if (!outputs?.encoded) {
+      throw new DetkitError('MODEL_CONTRACT', 'kd-detr: the student\'s forwardTrain did not expose outputs.encoded (query-group contract rule 5)');
+    }
+    const { groups } = student.decode(outputs.encoded, prepared.groups.map((g): QueryGroup => ({ anchors: g.anchors })), { detection: false });
+    const terms: LossTerms = {};
+    prepared.groups.forEach((g, i) => Object.assign(terms, kdGroupLosses(g.name, g.teacher, groups[i]!, this.loss)));
+    return terms;
+  }
+
+  expectedTerms(student: QueryGroupDetector): string[] {
+    return this.samplers.flatMap((s) => kdGroupTermNames(s.name, student.numDecoderLayers, this.loss));
+  }
+}

@@ -1,0 +1,39 @@
+import type { Batch, LossTerms } from '@detkit/core';
+import type { QueryGroupDetector, QueryGroupTrainOutputs } from '@detkit/detectors';
+
+/** What a method computed from the teacher before the tape; kept until the iteration ends. */
+export interface Prepared {
+  dispose(): void;
+}
+
+export interface PrepareContext {
+  teacher: QueryGroupDetector;
+  batch: Batch;
+  /** Index of the iteration about to run (0-based): general points are a function of it. */
+  iter: number;
+}
+
+export interface LossContext<P extends Prepared = Prepared> {
+  student: QueryGroupDetector;
+  outputs: QueryGroupTrainOutputs;
+  batch: Batch;
+  prepared: P;
+}
+
+/**
+ * A distillation method (kind 'distill-method'): `kd-detr` (consistent points), the baselines
+ * `hungarian-logits` (inconsistent points) and `none`. The hook owns the teacher and the
+ * timing; a method says what the teacher computes and which loss terms come out of it.
+ *
+ * `prepare` runs in `beforeIter`, OUTSIDE the student's gradient tape (teacher forward never
+ * taped); `losses` runs in `afterForward`, inside the tape, synchronously.
+ */
+export interface DistillMethod<P extends Prepared = Prepared> {
+  readonly name: string;
+  /** False for `none`: no teacher is loaded and no term is produced. */
+  readonly needsTeacher: boolean;
+  prepare(ctx: PrepareContext): Promise<P>;
+  losses(ctx: LossContext<P>): LossTerms;
+  /** Every term `losses` must produce for this student (a missing one is an error). */
+  expectedTerms(student: QueryGroupDetector): string[];
+}

@@ -1,0 +1,110 @@
+import { DetkitError, type BuildContext, type Hook, type PluginContext, type TypedConfig } from '@detkit/core';
+import { HungarianMatcher } from '@detkit/detectors';
+import { KdDetrHook } from './hook/kd-detr-hook.js';
+import { resolveKdLossOptions, type KlNormalizer, type ResolvedKdLossOptions } from './loss/kd-loss.js';
+import { ConsistentPointsDistillation } from './methods/consistent-points.js';
+import { HungarianLogitsDistillation } from './methods/hungarian-logits.js';
+import type { DistillMethod } from './methods/method.js';
+import { NoDistillation } from './methods/none.js';
+import { GeneralSampler } from './samplers/general.js';
+import type { QuerySampler } from './samplers/sampler.js';
+import { SpecificSampler } from './samplers/specific.js';
+import { loadTeacher, readTeacherSpec } from './teacher/load-teacher.js';
+import { Params } from './util/params.js';
+
+/** Registry kind of the distillation methods (kd-detr and the baselines). */
+export const METHOD_KIND = 'distill-method';
+/** The hook's own keys in the `distill` section; every other key goes to the method. */
+const HOOK_KEYS = ['teacher', 'method', 'saveStudent', 'priority'];
+const LOSS_KEYS = ['temperature', 'weights', 'foregroundWeighting', 'klNormalizer'];
+
+function readLoss(p: Params): ResolvedKdLossOptions {
+  const w = p.object('weights');
+  if (w) new Params('distill.weights', w, ['cls', 'l1', 'giou']);
+  return resolveKdLossOptions({
+    temperature: p.number('temperature'),
+    weights: w as Partial<Record<'cls' | 'l1' | 'giou', number>> | undefined,
+    foregroundWeighting: p.boolean('foregroundWeighting', true),
+    klNormalizer: p.string('klNormalizer') as KlNormalizer | undefined,
+  });
+}
+
+/** Default samplers: KD-DETR's general-to-specific pair (300 random points + the teacher's queries). */
+export const DEFAULT_SAMPLERS: TypedConfig[] = [{ type: 'general' }, { type: 'specific' }];
+
+async function buildHook(params: Record<string, unknown>, ctx: BuildContext): Promise<Hook> {
+  const methodParams: Record<string, unknown> = {};
+  const hookParams: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) (HOOK_KEYS.includes(k) ? hookParams : methodParams)[k] = v;
+  const p = new Params('distill', hookParams, HOOK_KEYS);
+  const methodName = p.string('method', 'kd-detr');
+  const method = await ctx.build<DistillMethod>(METHOD_KIND, { type: methodName, ...methodParams });
+  const logger = ctx.services.logger;
+  const teacherRaw = p.raw('teacher');
+  if (method.needsTeacher && teacherRaw === undefined) {
+    throw new DetkitError('CONFIG_INVALID', `distill.teacher is required by method '${methodName}' ({ config: 'configs/...teacher.ts', checkpoint: '....safetensors' })`, { key: 'distill.teacher' });
+  }
+  const spec = method.needsTeacher ? readTeacherSpec(teacherRaw) : undefined;
+  return new KdDetrHook({
+    method,
+    logger,
+    loadTeacher: spec ? async () => (await loadTeacher(spec, ctx, logger)).model : undefined,
+    saveStudent: p.boolean('saveStudent', true),
+    priority: p.number('priority'),
+  });
+}
+
+/** Registers the hook, the samplers and the distillation methods. */
+export function registerKdDetr(ctx: PluginContext): void {
+  ctx.register<Hook>('hook', 'kd-detr', buildHook, {
+    description: 'KD-DETR distillation from a frozen teacher through shared query groups (the config\'s `distill` section)',
+  });
+  ctx.register<QuerySampler>(
+    'sampler',
+    'general',
+    (params, b) => {
+      const p = new Params('sampler general', params, ['count', 'mean', 'std', 'seed', 'name']);
+      try {
+        return new GeneralSampler({ count: p.number('count', 300), mean: p.number('mean', 0), std: p.number('std', 1), seed: p.number('seed', b.services.rng.seed), name: p.string('name') });
+      } catch (e) {
+        throw new DetkitError('CONFIG_INVALID', (e as Error).message, { key: 'sampler general' });
+      }
+    },
+    { description: 'KD-DETR general points: random pre-sigmoid N(mean, std) anchors, resampled every iteration (seed + iter)' },
+  );
+  ctx.register<QuerySampler>('sampler', 'specific', (params) => new SpecificSampler({ name: new Params('sampler specific', params, ['name']).string('name') }), {
+    description: "KD-DETR specific points: the teacher's own learned anchors, detached",
+  });
+  ctx.register<DistillMethod>(
+    METHOD_KIND,
+    'kd-detr',
+    async (params, b) => {
+      const p = new Params('distill', params, ['samplers', ...LOSS_KEYS]);
+      const specs = (p.array('samplers') ?? DEFAULT_SAMPLERS) as TypedConfig[];
+      const samplers: QuerySampler[] = [];
+      for (const s of specs) samplers.push(await b.build<QuerySampler>('sampler', s));
+      return new ConsistentPointsDistillation(samplers, readLoss(p));
+    },
+    { description: 'consistent distillation points: every sampler is an isolated query group decoded by teacher and student' },
+  );
+  ctx.register<DistillMethod>(
+    METHOD_KIND,
+    'hungarian-logits',
+    (params) => {
+      const p = new Params('distill', params, ['matcher', 'maxTargets', ...LOSS_KEYS]);
+      const m = p.object('matcher');
+      if (m) new Params('distill.matcher', m, ['costClass', 'costBbox', 'costGiou', 'focalAlpha', 'gamma']);
+      return new HungarianLogitsDistillation(readLoss(p), new HungarianMatcher(m), p.number('maxTargets', Infinity));
+    },
+    { description: 'baseline: Hungarian-match student detection queries to the teacher\'s (inconsistent points), same loss' },
+  );
+  ctx.register<DistillMethod>(
+    METHOD_KIND,
+    'none',
+    (params) => {
+      new Params('distill', params, []);
+      return new NoDistillation();
+    },
+    { description: 'baseline: no distillation (plain training; the student is still saved)' },
+  );
+}

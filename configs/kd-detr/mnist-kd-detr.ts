@@ -1,0 +1,22 @@
+// KD-DETR on MNIST-detection: the DAB-DETR student of configs/dab-detr/mnist-student.ts
+// distilled from the teacher of configs/dab-detr/mnist-teacher.ts (300 general points + the
+// teacher's 100 queries, T = 10, lambdas 1/5/2, foreground re-weighting).
+// Run from the repo root: npx detkit distill configs/kd-detr/mnist-kd-detr.ts
+// (paths in `distill.teacher` are relative to the working directory).
+import { defineConfig } from '@detkit/core';
+
+export default defineConfig({
+  extends: '../dab-detr/mnist-student.ts',
+  plugins: ['@detkit/kd-detr'],
+  workDir: 'work_dirs/kd-detr-mnist',
+  distill: {
+    type: 'kd-detr',
+    method: 'kd-detr',
+    teacher: { config: 'configs/dab-detr/mnist-teacher.ts', checkpoint: 'checkpoints/dab-detr-mnist-teacher.safetensors' },
+    samplers: [{ type: 'general', count: 300 }, { type: 'specific' }],
+    temperature: 10,
+    weights: { cls: 1, l1: 5, giou: 2 },
+    foregroundWeighting: true,
+    klNormalizer: 'weights',
+  },
+});

@@ -98,6 +98,14 @@ export function registerKdDetr(ctx: PluginContext): void {
     },
     { description: 'baseline: Hungarian-match student detection queries to the teacher\'s (inconsistent points), same loss' },
   );
+  // `detkit demo` (core) runs this when the plugin is installed; imported lazily so loading the
+  // plugin does not load sharp and cli-progress.
+  ctx.register<{ run(): Promise<number> }>(
+    'command',
+    'demo',
+    (params) => ({ run: async () => (await import('./demo/demo-command.js')).runDemo(params) }),
+    { description: 'detkit demo: MNIST student alone vs with KD-DETR from the shipped teacher (table, report.md, charts)' },
+  );
   ctx.register<DistillMethod>(
     METHOD_KIND,
     'none',

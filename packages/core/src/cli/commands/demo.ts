@@ -1,6 +1,8 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { DetkitError } from '../../errors.js';
+import { resolvePluginSpec } from '../../registry/plugins.js';
 import { createRegistry } from '../../registry/registry.js';
 import { createServices } from '../../registry/services.js';
 import { silentLogger } from '../../util/logger.js';
@@ -27,10 +29,56 @@ export function demoConfig(detector: string): Record<string, unknown> {
   };
 }
 
-export async function demoCommand(opts: GlobalOptions): Promise<number> {
+/** The plugin that provides the full demo (a `command` entry named 'demo'); core cannot depend on it. */
+export const DEMO_PLUGIN = '@detkit/kd-detr';
+
+export interface DemoCommandOptions extends GlobalOptions {
+  iters?: string;
+  teacherCheckpoint?: string;
+  teacherConfig?: string;
+  studentConfig?: string;
+  evalInterval?: string;
+  trainCount?: string;
+  valCount?: string;
+  jobs?: string;
+  /** Train one detector only (the demo without the distillation plugin). */
+  single?: boolean;
+}
+
+/** The demo's options (program.ts: `addDemoOptions(program.command('demo'))`). */
+export function addDemoOptions(cmd: Command): Command {
+  return cmd
+    .option('--iters <n>', 'training iterations per student run (default 400)')
+    .option('--teacher-checkpoint <file>', 'teacher weights (default checkpoints/dab-detr-mnist-teacher.safetensors)')
+    .option('--teacher-config <file>', 'teacher config (default configs/dab-detr/mnist-teacher.ts)')
+    .option('--student-config <file>', 'student config (default configs/dab-detr/mnist-student.ts)')
+    .option('--eval-interval <n>', 'iterations between validation evaluations (default 100)')
+    .option('--train-count <n>', 'training images (default 4000)')
+    .option('--val-count <n>', 'validation images (default 200)')
+    .option('--jobs <n>', 'student runs trained in parallel, one process each (default 2)')
+    .option('--single', 'train one detector alone, without the KD-DETR comparison');
+}
+
+/** True when `spec` resolves from the working directory (an optional package is installed). */
+function installed(spec: string): boolean {
+  try {
+    resolvePluginSpec(spec, process.cwd());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function demoCommand(opts: DemoCommandOptions): Promise<number> {
   // Find out what is installed before choosing (loading registers only; it is cheap).
   const probe = createRegistry(createServices({ logger: silentLogger, backend: 'none' }).services);
-  await loadAllPlugins(probe, [], process.cwd());
+  await loadAllPlugins(probe, !opts.single && installed(DEMO_PLUGIN) ? [DEMO_PLUGIN] : [], process.cwd());
+  if (!opts.single && probe.has('command', 'demo')) {
+    // The full demo (teacher, student alone, student + KD-DETR) lives in the plugin.
+    const { set: _set, single: _single, ...params } = opts;
+    const demo = await probe.build<{ run(): Promise<number> }>('command', { type: 'demo', ...params });
+    return demo.run();
+  }
   const missing: string[] = [];
   if (!probe.has('dataset', 'mnist-detection')) missing.push("dataset 'mnist-detection' (@detkit/datasets)");
   if (!probe.has('loader', 'default')) missing.push("loader 'default' (@detkit/datasets)");

@@ -1,0 +1,58 @@
+import { fork } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DetkitError } from '@detkit/core';
+import type { ProgressMessage, TrainingResult } from './run-training.js';
+
+export interface TrainingJob {
+  name: string;
+  /** Config file (JSON) the child trains. */
+  configFile: string;
+  /** Where the child's console output goes. */
+  logFile: string;
+}
+
+/** The child entry next to this file, with the same extension (.ts under tsx, .js when built). */
+function childEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  return join(dirname(here), `train-child${extname(here)}`);
+}
+
+/**
+ * Runs training jobs in child processes, at most `parallel` at a time (wasm is single-threaded:
+ * two runs on two cores halve the wall time). Children inherit this process's loader flags
+ * (tsx, --conditions=source). Resolves with every result, in job order; rejects on the first failure.
+ */
+export async function runJobs(jobs: readonly TrainingJob[], parallel: number, onMessage: (m: ProgressMessage) => void): Promise<TrainingResult[]> {
+  const results: TrainingResult[] = new Array(jobs.length);
+  let next = 0;
+  const runOne = async (index: number): Promise<void> => {
+    const job = jobs[index]!;
+    await mkdir(dirname(job.logFile), { recursive: true });
+    const log = createWriteStream(job.logFile);
+    await new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
+      const child = fork(childEntry(), [job.configFile, job.name], { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      child.on('message', (m: ProgressMessage) => {
+        if (m.type === 'done') results[index] = m.result;
+        if (m.type === 'error') failure = m.message;
+        onMessage(m);
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        log.end();
+        if (code === 0 && results[index]) resolve();
+        else reject(new DetkitError('IO', `run '${job.name}' failed (exit ${code}): ${failure ?? 'no result'}; see ${job.logFile}`, { log: job.logFile }));
+      });
+    });
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(parallel, jobs.length)) }, async () => {
+    while (next < jobs.length) await runOne(next++);
+  });
+  await Promise.all(workers);
+  return results;
+}

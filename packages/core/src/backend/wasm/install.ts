@@ -11,6 +11,9 @@ import { depthwiseBackpropFilterWasm } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputWasm } from './depthwise-backprop-input.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
 import { conv2DBackpropInputWasm } from './transposed-conv.js';
+import { makeSharedIdentity } from './identity.js';
+import { makeFastSlice, makeFastSplitV } from './slice.js';
+import { makeFastTile } from './tile.js';
 
 const MARK = Symbol.for('detkit.wasmKernel');
 type Marked = KernelFunc & { [MARK]?: { original?: KernelFunc } };
@@ -69,12 +72,18 @@ export function installWasmKernels(): WasmKernelReport {
   override('BatchMatMul', makeFastBatchMatMul, report);
   override('_FusedMatMul', makeFastFusedMatMul, report);
   override('Conv2DBackpropInput', () => conv2DBackpropInputWasm as unknown as KernelFunc, report);
+  override('Identity', makeSharedIdentity, report);
+  override('Slice', makeFastSlice, report);
+  override('SplitV', makeFastSplitV, report);
+  override('Tile', makeFastTile, report);
   return report;
 }
 
+const OVERRIDDEN = ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'Identity', 'Slice', 'SplitV', 'Tile'];
+
 /** Restores the stock wasm kernels (benchmarks compare before/after in one process). */
 export function uninstallWasmKernels(): void {
-  for (const name of ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput']) {
+  for (const name of OVERRIDDEN) {
     const k = getKernel(name, 'wasm');
     const original = k && (k.kernelFunc as Marked)[MARK]?.original;
     if (k === undefined || original === undefined) continue;

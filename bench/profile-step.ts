@@ -1,0 +1,240 @@
+// Profiles a full training step (forward + set criterion + backward + AdamW) of the detector
+// in a config, on random batches, and prints where the time goes:
+//   - per phase (module path of the forward op; `bwd:` + the same path for its gradient),
+//   - top kernels by total ms (self time: a kernel that calls other kernels is charged only
+//     for its own work), optionally split by input shapes (PROFILE_SHAPES=1).
+// Usage, from the repo root:
+//   node --import tsx --conditions=source bench/profile-step.ts [config] [iters] [batch] [size]
+//   e.g. bench/profile-step.ts configs/dab-detr/mnist-student.ts 4 8 64
+// Kernels run synchronously on wasm and cpu, so wall time around a kernel func is its cost.
+import * as tf from '@tensorflow/tfjs-core';
+import { createOptimizer, createRegistry, createServices, selectBackend, silentLogger, stockWasmKernel, type Batch, type Module, type TrainableModel } from '@detkit/core';
+import { registerDetectors } from '../packages/detectors/src/detectors.js';
+import { fmt, printTable } from './timing.js';
+
+interface Stat {
+  ms: number;
+  n: number;
+}
+
+const labels: string[] = ['(other)'];
+const kernelSelf = new Map<string, Stat>(); // key: kernel name [+ shapes]
+const phaseKernel = new Map<string, Stat>(); // key: phase
+const phaseWall = new Map<string, Stat>();
+const pairSelf = new Map<string, Stat>(); // key: phase | kernel
+const matmulStats = new Map<string, Stat>(); // 'flops' (sum of 2*M*N*K) and 'ms' of matmul kernels
+let recording = false;
+const withShapes = process.env['PROFILE_SHAPES'] === '1';
+
+function bump(map: Map<string, Stat>, key: string, ms: number): void {
+  const s = map.get(key) ?? { ms: 0, n: 0 };
+  s.ms += ms;
+  s.n += 1;
+  map.set(key, s);
+}
+
+/** Runs `fn` under `label`, charging its wall time (minus nested labels) to the label. */
+const wallStack: number[] = [];
+function within<T>(label: string, fn: () => T): T {
+  labels.push(label);
+  wallStack.push(0);
+  const t0 = performance.now();
+  try {
+    return fn();
+  } finally {
+    const total = performance.now() - t0;
+    const nested = wallStack.pop()!;
+    labels.pop();
+    if (wallStack.length > 0) wallStack[wallStack.length - 1]! += total;
+    if (recording) bump(phaseWall, label, total - nested);
+  }
+}
+
+/** 2*M*N*K*batch of a (batch) matmul kernel call, 0 for other kernels. */
+function matmulFlops(name: string, args: Parameters<tf.KernelFunc>[0]): number {
+  if (name !== 'BatchMatMul' && name !== '_FusedMatMul') return 0;
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = attrs.transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = attrs.transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const n = attrs.transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const batch = Math.max(tf.util.sizeFromShape(a.shape.slice(0, -2)), tf.util.sizeFromShape(b.shape.slice(0, -2)));
+  return 2 * batch * m * n * k;
+}
+
+/** Wraps every wasm/cpu kernel func with a self-time timer (marks on the func are kept). */
+function instrumentKernels(backend: string): void {
+  const childStack: number[] = [];
+  for (const k of tf.getKernelsForBackend(backend)) {
+    const inner = k.kernelFunc;
+    const timed = ((args: Parameters<tf.KernelFunc>[0]) => {
+      childStack.push(0);
+      const t0 = performance.now();
+      try {
+        return inner(args);
+      } finally {
+        const total = performance.now() - t0;
+        const self = total - childStack.pop()!;
+        if (childStack.length > 0) childStack[childStack.length - 1]! += total;
+        if (recording) {
+          let key = k.kernelName;
+          if (withShapes) {
+            const shapes = Object.values(args.inputs).map((t) => `[${(t as tf.TensorInfo).shape}]`);
+            const attrs = args.attrs as Record<string, unknown> | undefined;
+            const flags = attrs && ('transposeA' in attrs || 'transposeB' in attrs) ? ` tA=${attrs['transposeA'] ? 1 : 0} tB=${attrs['transposeB'] ? 1 : 0}` : '';
+            key += ` ${shapes.join('x')}${flags}`;
+          }
+          bump(kernelSelf, key, self);
+          const f = matmulFlops(k.kernelName, args);
+          if (f > 0) bump(matmulStats, 'flops', f), bump(matmulStats, 'ms', self);
+          bump(phaseKernel, labels[labels.length - 1]!, self);
+          bump(pairSelf, `${labels[labels.length - 1]} | ${k.kernelName}`, self);
+        }
+      }
+    }) as tf.KernelFunc;
+    for (const sym of Object.getOwnPropertySymbols(inner)) (timed as unknown as Record<symbol, unknown>)[sym] = (inner as unknown as Record<symbol, unknown>)[sym];
+    tf.unregisterKernel(k.kernelName, backend);
+    tf.registerKernel({ ...k, kernelFunc: timed });
+  }
+}
+
+/** Module path -> phase name: numeric indices and `transformer.` dropped, backbone by layer kind. */
+function phaseOf(path: string, m: Module): string | undefined {
+  if (path === '') return undefined;
+  if (path === 'backbone') return 'backbone';
+  if (path.startsWith('backbone.')) return ['Conv2d', 'BatchNorm2d'].includes(m.constructor.name) ? `backbone.${m.constructor.name}` : undefined;
+  const p = path.replace(/^transformer\./, '').replace(/\.\d+(?=\.|$)/g, '');
+  if (/^decoder\.layers\.(sa|ca)_\w+_proj$/.test(p)) return `decoder.layers.${p.split('.')[2]!.slice(0, 2)}_*_proj`;
+  return p;
+}
+
+/** Labels the forward of every module, and the gradient of every op recorded under it. */
+function instrumentModel(model: Module): void {
+  for (const [path, m] of model.namedModules()) {
+    const phase = phaseOf(path, m);
+    const f = (m as unknown as { forward?: (...a: unknown[]) => unknown }).forward;
+    if (phase === undefined || typeof f !== 'function') continue;
+    (m as unknown as { forward: unknown }).forward = (...a: unknown[]) => within(phase, () => f.apply(m, a));
+  }
+  const engine = tf.engine() as unknown as { addTapeNode: (...a: unknown[]) => void; state: { activeTape: Array<{ gradient?: (dys: unknown) => unknown; kernelName: string }> } };
+  const add = engine.addTapeNode.bind(engine);
+  engine.addTapeNode = (...a: unknown[]) => {
+    add(...a);
+    const node = engine.state.activeTape[engine.state.activeTape.length - 1]!;
+    const g = node.gradient;
+    const phase = `bwd:${labels[labels.length - 1]}`;
+    if (!g) return;
+    // Gradient maps are thunks the tape calls later: label those calls too.
+    node.gradient = (dys: unknown) => {
+      const thunks = within(phase, () => g(dys)) as Record<string, () => unknown>;
+      return Object.fromEntries(Object.entries(thunks).map(([k, f]) => [k, () => within(phase, f)]));
+    };
+  };
+}
+
+const [cfgPath = 'configs/dab-detr/mnist-student.ts', itersArg = '4', batchArg = '8', sizeArg = '64'] = process.argv.slice(2);
+const cfg = (await import(new URL(cfgPath, `file://${process.cwd()}/`).href)).default;
+const backend = await selectBackend({ logger: silentLogger });
+// PROFILE_STOCK=Identity,Slice: put the stock wasm kernels back for these names (A/B runs).
+for (const name of (process.env['PROFILE_STOCK'] ?? '').split(',').filter(Boolean)) {
+  const k = tf.getKernel(name, backend.name);
+  const stock = stockWasmKernel(name);
+  if (!k || !stock) throw new Error(`PROFILE_STOCK: no overridden kernel '${name}' on ${backend.name}`);
+  tf.unregisterKernel(name, backend.name);
+  tf.registerKernel({ ...k, kernelFunc: stock });
+}
+const { services } = createServices({ logger: silentLogger, seed: 1, backend: backend.name });
+const reg = createRegistry(services);
+registerDetectors(reg.pluginContext('@detkit/detectors'));
+const model = await reg.build<TrainableModel & Module>('detector', cfg.model);
+const B = Number(batchArg);
+const S = Number(sizeArg);
+const batch: Batch = {
+  images: tf.randomUniform([B, S, S, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
+  masks: tf.ones([B, S, S]) as tf.Tensor3D,
+  targets: Array.from({ length: B }, (_, i) => ({
+    boxes: Float32Array.from([0.3, 0.3, 0.2, 0.25, 0.7, 0.6, 0.3, 0.3]),
+    labels: Int32Array.from([i % 10, (i + 3) % 10]),
+    imageId: i, height: S, width: S, origHeight: S, origWidth: S,
+  })),
+};
+// PROFILE_OFF=1: time the step only (no wrappers), e.g. for before/after comparisons.
+const instrument = process.env['PROFILE_OFF'] !== '1';
+if (instrument) {
+  instrumentKernels(backend.name);
+  instrumentModel(model);
+}
+const criterion = (model as unknown as { criterion?: { compute: (...a: unknown[]) => unknown; matcher: { match: (...a: unknown[]) => unknown } } }).criterion;
+if (criterion && instrument) {
+  const compute = criterion.compute.bind(criterion);
+  criterion.compute = (...a: unknown[]) => within('criterion', () => compute(...a));
+  const match = criterion.matcher.match.bind(criterion.matcher);
+  criterion.matcher.match = (...a: unknown[]) => within('criterion.matcher (CPU + read)', () => match(...a));
+}
+const params = model.trainableParameters();
+const byVar = new Map(params.map(([n, v]) => [v.name, n]));
+const opt = createOptimizer({ type: 'adamw', lr: 1e-4, weightDecay: 1e-4 }, params);
+
+const iters = Number(itersArg);
+let total = 0;
+const wallPerIter: number[] = [];
+const cpuPerIter: number[] = [];
+for (let i = 0; i <= iters; i++) {
+  recording = i > 0; // iteration 0 warms up (kernel setup, heap growth)
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  within('step (variableGrads glue)', () => {
+    const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(model.forwardTrain(batch).losses)) as tf.Scalar, params.map(([, v]) => v));
+    const named = new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k)!, g]));
+    within('optimizer', () => opt.step(named, 1e-4));
+    value.dataSync();
+    named.forEach((g) => g.dispose());
+    value.dispose();
+  });
+  if (!recording) continue;
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  total += wall;
+  wallPerIter.push(wall);
+  cpuPerIter.push((c.user + c.system) / 1000);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+if (!instrument) {
+  console.log(`${cfgPath}, batch ${B}x${S}x${S}, ${backend.name}: wall median ${fmt(median(wallPerIter))} ms, min ${fmt(Math.min(...wallPerIter))} ms; process CPU median ${fmt(median(cpuPerIter))} ms, min ${fmt(Math.min(...cpuPerIter))} ms`);
+  process.exit(0);
+}
+const perIter = (ms: number) => fmt(ms / iters);
+const sorted = (m: Map<string, Stat>, key: (s: Stat) => number) => [...m.entries()].sort((a, b) => key(b[1]) - key(a[1]));
+const kernelTotal = [...kernelSelf.values()].reduce((s, v) => s + v.ms, 0);
+
+const phaseRows = [['phase', 'wall ms/iter', 'kernel ms/iter', 'kernels/iter']];
+const phases = new Set([...phaseWall.keys(), ...phaseKernel.keys()]);
+const phaseSort = [...phases].sort((a, b) => (phaseWall.get(b)?.ms ?? 0) - (phaseWall.get(a)?.ms ?? 0));
+for (const p of phaseSort) {
+  rowsPush(phaseRows, p, phaseWall.get(p)?.ms ?? 0, phaseKernel.get(p)?.ms ?? 0, phaseKernel.get(p)?.n ?? 0);
+}
+function rowsPush(rows: string[][], name: string, wall: number, kern: number, n: number): void {
+  rows.push([name, perIter(wall), perIter(kern), (n / iters).toFixed(0)]);
+}
+printTable(`Phases (self time; 'bwd:' = gradients of ops recorded in that phase), ${cfgPath}, batch ${B}x${S}x${S}, ${backend.name}`, phaseRows);
+
+const top = Number(process.env['PROFILE_TOP'] ?? 25);
+const kernelRows = [['kernel' + (withShapes ? ' (input shapes)' : ''), 'ms/iter', 'calls/iter', 'us/call', '% of kernels']];
+for (const [k, s] of sorted(kernelSelf, (s) => s.ms).slice(0, top)) {
+  kernelRows.push([k, perIter(s.ms), (s.n / iters).toFixed(0), ((s.ms / s.n) * 1000).toFixed(0), ((100 * s.ms) / kernelTotal).toFixed(1)]);
+}
+printTable(`Top ${top} kernels by total self time`, kernelRows);
+if (process.env['PROFILE_PAIRS'] === '1') {
+  const pairRows = [['phase | kernel', 'ms/iter', 'calls/iter']];
+  for (const [k, s] of sorted(pairSelf, (s) => s.ms).slice(0, top)) pairRows.push([k, perIter(s.ms), (s.n / iters).toFixed(0)]);
+  printTable(`Top ${top} (phase, kernel) pairs`, pairRows);
+}
+const calls = [...kernelSelf.values()].reduce((s, v) => s + v.n, 0);
+const mmFlops = matmulStats.get('flops')?.ms ?? 0;
+const mmMs = matmulStats.get('ms')?.ms ?? 0;
+console.log(`\nmatmuls: ${(mmFlops / iters / 1e9).toFixed(2)} GFLOP/iter in ${fmt(mmMs / iters)} ms (${(mmFlops / 1e6 / Math.max(mmMs, 1e-9)).toFixed(1)} GFLOP/s)`);
+console.log(`step wall median ${fmt(median(wallPerIter))} ms, min ${fmt(Math.min(...wallPerIter))} ms; process CPU median ${fmt(median(cpuPerIter))} ms, min ${fmt(Math.min(...cpuPerIter))} ms (CPU time is less sensitive to a busy machine)`);
+console.log(`step ${fmt(total / iters)} ms/iter: kernels ${fmt(kernelTotal / iters)} ms (${(calls / iters).toFixed(0)} calls), outside kernels (JS, engine, matcher) ${fmt((total - kernelTotal) / iters)} ms`);

@@ -1,0 +1,118 @@
+// detkit's faster wasm replacements of stock kernels (Identity, Slice, SplitV, Tile) against
+// the cpu backend, and their memory behaviour (shared buffers must stay reference-counted).
+import test from 'ava';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { rand, runOn, setUpBothBackends, wasmVsCpu } from './backend-helpers.js';
+import { stockWasmKernel } from '../src/backend/index.js';
+
+test.before(async () => {
+  await setUpBothBackends();
+});
+
+const ours = (name: string) => stockWasmKernel(name) !== tf.getKernel(name, 'wasm')?.kernelFunc;
+
+test('the fast kernels are installed on wasm', (t) => {
+  for (const name of ['Identity', 'Slice', 'SplitV', 'Tile']) t.true(ours(name), name);
+});
+
+test('Slice wasm = cpu: contiguous, inner-axis, middle-axis, short and long runs, rank 1-5', (t) => {
+  const cases: [number[], number[], number[]][] = [
+    [[10], [3], [4]],
+    [[6, 7], [1, 2], [3, 4]],
+    [[6, 7], [2, 0], [3, 7]], // contiguous rows
+    [[4, 5, 64], [1, 1, 10], [2, 3, 50]], // long runs
+    [[4, 5, 6], [0, 2, 0], [4, 2, 6]], // whole trailing axis folded into runs
+    [[3, 4, 5, 6], [1, 0, 2, 1], [2, 4, 3, 4]],
+    [[2, 3, 4, 5, 6], [1, 1, 0, 2, 3], [1, 2, 4, 3, 2]],
+    [[5, 0, 3], [1, 0, 0], [2, 0, 3]], // empty
+  ];
+  for (const [shape, begin, size] of cases) {
+    const r = wasmVsCpu(() => tf.slice(rand(shape, 1), begin, size));
+    t.deepEqual(r.shapes[0], size, `shape ${shape}`);
+    t.is(r.error, 0, `slice of [${shape}] at [${begin}] size [${size}]`);
+  }
+  // int32 and bool keep their dtype and values
+  const ints = runOn('wasm', () => tf.slice(tf.range(0, 24, 1, 'int32').reshape([2, 3, 4]), [0, 1, 1], [2, 2, 2]));
+  t.deepEqual(Array.from(ints.values[0]!), [5, 6, 9, 10, 17, 18, 21, 22]);
+  const bools = runOn('wasm', () => tf.cast(tf.slice(tf.tensor2d([[true, false, true], [false, true, true]], [2, 3], 'bool'), [0, 1], [2, 2]), 'int32'));
+  t.deepEqual(Array.from(bools.values[0]!), [0, 1, 1, 1]);
+});
+
+test('SplitV wasm = cpu: equal parts, sizes with -1, every axis; gradient (concat of slices) too', (t) => {
+  for (const axis of [0, 1, 2, -1]) {
+    const r = wasmVsCpu(() => tf.split(rand([4, 6, 8], 2), 2, axis));
+    t.is(r.error, 0, `axis ${axis}`);
+  }
+  const sized = wasmVsCpu(() => tf.split(rand([3, 10, 5], 3), [2, -1, 3], 1));
+  t.deepEqual(sized.shapes, [[3, 2, 5], [3, 5, 5], [3, 3, 5]]);
+  t.is(sized.error, 0);
+  const grad = wasmVsCpu(() => {
+    const x = rand([2, 5, 12], 4);
+    const w = rand([2, 5, 12], 5);
+    return tf.grad((v: tf.Tensor) => {
+      const [a, b, c] = tf.split(tf.mul(v, w), [3, 4, 5], 2);
+      return tf.add(tf.add(tf.sum(tf.square(a!)), tf.sum(tf.mul(b!, 2))), tf.sum(tf.sin(c!)));
+    })(x);
+  });
+  t.true(grad.error < 1e-6, `gradient error ${grad.error}`);
+});
+
+test('Tile wasm = cpu: batch repeat, inner repeats, several axes, int32; gradient too', (t) => {
+  const cases: [number[], number[]][] = [
+    [[1, 100, 16], [8, 1, 1]],
+    [[3, 4], [2, 3]],
+    [[2, 3, 4], [1, 2, 1]],
+    [[2, 1, 3, 2], [2, 3, 1, 2]],
+    [[5], [4]],
+  ];
+  for (const [shape, reps] of cases) {
+    const r = wasmVsCpu(() => tf.tile(rand(shape, 6), reps));
+    t.deepEqual(r.shapes[0], shape.map((s, i) => s * reps[i]!));
+    t.is(r.error, 0, `tile [${shape}] by [${reps}]`);
+  }
+  const ints = runOn('wasm', () => tf.tile(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), [1, 2]));
+  t.deepEqual(Array.from(ints.values[0]!), [1, 2, 1, 2, 3, 4, 3, 4]);
+  const grad = wasmVsCpu(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.tile(v, [3, 1, 2]), rand([6, 3, 8], 8))))(rand([2, 3, 4], 7)));
+  t.true(grad.error < 1e-6, `gradient error ${grad.error}`);
+});
+
+test('Identity shares the buffer: clones outlive their source, and nothing leaks', (t) => {
+  tf.setBackend('wasm');
+  const backend = tf.backend() as unknown as BackendWasm;
+  const before = { tensors: tf.memory().numTensors, ids: backend.numDataIds() };
+  const x = tf.tensor1d([1, 2, 3]);
+  const y = tf.clone(x);
+  const z = tf.clone(y);
+  t.is(backend.numDataIds(), before.ids + 1, 'one buffer for the three tensors');
+  x.dispose();
+  t.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
+  y.dispose();
+  t.deepEqual(Array.from(z.dataSync()), [1, 2, 3]);
+  z.dispose();
+  t.is(tf.memory().numTensors, before.tensors);
+  t.is(backend.numDataIds(), before.ids, 'the buffer is freed with the last tensor');
+  // Gradients save (clone) their inputs: a training-style loop must stay flat too.
+  const w = tf.variable(tf.tensor2d([[0.5, -1], [2, 1]]));
+  const step = () => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(tf.matMul(w, w))) as tf.Scalar);
+    tf.tidy(() => w.assign(tf.sub(w, tf.mul(grads[w.name]!, 0.01))));
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  step();
+  const mid = { tensors: tf.memory().numTensors, ids: backend.numDataIds() };
+  for (let i = 0; i < 3; i++) step();
+  t.is(tf.memory().numTensors, mid.tensors);
+  t.is(backend.numDataIds(), mid.ids);
+  w.dispose();
+});
+
+test('Identity keeps the values when the source variable is reassigned', (t) => {
+  tf.setBackend('wasm');
+  const v = tf.variable(tf.tensor1d([1, 2]));
+  const snapshot = tf.clone(v);
+  v.assign(tf.tensor1d([5, 6]));
+  t.deepEqual(Array.from(snapshot.dataSync()), [1, 2]);
+  t.deepEqual(Array.from(v.dataSync()), [5, 6]);
+  tf.dispose([v, snapshot]);
+});

@@ -1,0 +1,139 @@
+// KD-DETR ablation on MNIST-detection (long: hours on this machine; never in CI).
+//   npm run experiment:ablation -- [--iters 1500] [--seeds 0,1,2] [--jobs 2] [--eval-interval 250]
+//     [--teacher-checkpoint checkpoints/dab-detr-mnist-teacher.safetensors] [--out work_dirs/ablation]
+//     [--only alone,kd-gs] [--train-count 8000] [--val-count 500]
+// For each seed, at equal iterations: the student alone; general only; specific only;
+// general+specific; general+specific without foreground weighting; hungarian-logits; and the
+// student alone with as many extra detection queries as KD-DETR adds distillation points.
+// Writes <out>/ablation.md (mean and spread of AP over seeds) and <out>/ablation-ap.png.
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '@detkit/core';
+import { studentRunConfig } from '../packages/kd-detr/src/demo/demo-command.js';
+import { runJobs, type TrainingJob } from '../packages/kd-detr/src/demo/jobs.js';
+import { PALETTE, writeLineChartPng } from '../packages/kd-detr/src/demo/chart.js';
+import { RunsProgress } from '../packages/kd-detr/src/demo/progress.js';
+import { meanStd, pct } from '../packages/kd-detr/src/demo/report.js';
+import type { TrainingResult } from '../packages/kd-detr/src/demo/run-training.js';
+
+const { values: a } = parseArgs({
+  options: {
+    iters: { type: 'string', default: '1500' },
+    seeds: { type: 'string', default: '0,1,2' },
+    jobs: { type: 'string', default: '2' },
+    'eval-interval': { type: 'string', default: '250' },
+    'teacher-checkpoint': { type: 'string', default: 'checkpoints/dab-detr-mnist-teacher.safetensors' },
+    'teacher-config': { type: 'string', default: 'configs/dab-detr/mnist-teacher.ts' },
+    'student-config': { type: 'string', default: 'configs/dab-detr/mnist-student.ts' },
+    'train-count': { type: 'string', default: '8000' },
+    'val-count': { type: 'string', default: '500' },
+    'general-count': { type: 'string', default: '300' },
+    only: { type: 'string' },
+    out: { type: 'string', default: 'work_dirs/ablation' },
+  },
+});
+const iters = Number(a.iters);
+const seeds = a.seeds!.split(',').map(Number);
+const out = resolve(a.out!);
+const checkpoint = resolve(a['teacher-checkpoint']!);
+const teacherConfig = resolve(a['teacher-config']!);
+if (!existsSync(checkpoint)) {
+  console.error(`teacher checkpoint ${checkpoint} is missing: train configs/dab-detr/mnist-teacher.ts first (see \`detkit demo\`'s message)`);
+  process.exit(2);
+}
+const student = (await loadConfig(resolve(a['student-config']!))).config;
+const teacher = (await loadConfig(teacherConfig)).config;
+const general = Number(a['general-count']);
+const teacherQueries = Number(teacher.model.numQueries ?? 300);
+const kdPoints = general + teacherQueries;
+const teacherRef = { config: teacherConfig, checkpoint };
+const kd = (samplers: object[], extra: object = {}) => ({ type: 'kd-detr', method: 'kd-detr', teacher: teacherRef, samplers, ...extra });
+const G = { type: 'general', count: general };
+const S = { type: 'specific' };
+
+const variants: Array<{ key: string; label: string; distill: Record<string, unknown>; model?: Record<string, unknown> }> = [
+  { key: 'alone', label: 'student alone', distill: { type: 'kd-detr', method: 'none' } },
+  { key: 'kd-g', label: 'general only', distill: kd([G]) },
+  { key: 'kd-s', label: 'specific only', distill: kd([S]) },
+  { key: 'kd-gs', label: 'general + specific (KD-DETR)', distill: kd([G, S]) },
+  { key: 'kd-gs-nofg', label: 'general + specific, no foreground weighting', distill: kd([G, S], { foregroundWeighting: false }) },
+  { key: 'hungarian', label: 'hungarian-logits (inconsistent points)', distill: { type: 'kd-detr', method: 'hungarian-logits', teacher: teacherRef } },
+  {
+    key: 'alone-more-queries',
+    label: `student alone, ${Number(student.model.numQueries ?? 300) + kdPoints} detection queries (+${kdPoints})`,
+    distill: { type: 'kd-detr', method: 'none' },
+    model: { ...student.model, numQueries: Number(student.model.numQueries ?? 300) + kdPoints },
+  },
+].filter((v) => !a.only || a.only.split(',').includes(v.key));
+
+const settings = {
+  iters,
+  evalInterval: Number(a['eval-interval']),
+  trainCount: Number(a['train-count']),
+  valCount: Number(a['val-count']),
+  batchSize: Number((student.data as { batchSize?: number }).batchSize ?? 8),
+};
+const jobs: TrainingJob[] = [];
+const keyOf = new Map<string, { variant: string; seed: number }>();
+for (const seed of seeds) {
+  for (const v of variants) {
+    const dir = join(out, `${v.key}-seed${seed}`);
+    const cfg = studentRunConfig({ ...settings, seed }, v.model ?? student.model, student.train.optimizer, dir, v.distill);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'config.json.tmp'), JSON.stringify(cfg, null, 2));
+    await rename(join(dir, 'config.json.tmp'), join(dir, 'config.json'));
+    const name = `${v.key}/seed${seed}`;
+    keyOf.set(name, { variant: v.key, seed });
+    jobs.push({ name, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log') });
+  }
+}
+console.error(`ablation: ${variants.length} variants x ${seeds.length} seeds = ${jobs.length} runs of ${iters} iterations, ${a.jobs} in parallel -> ${out}`);
+const progress = new RunsProgress(100);
+let results: TrainingResult[];
+try {
+  results = await runJobs(jobs, Number(a.jobs), (m) => progress.handle(m));
+} finally {
+  progress.stop();
+}
+
+const byVariant = new Map<string, TrainingResult[]>();
+results.forEach((r) => {
+  const k = keyOf.get(r.name)!.variant;
+  byVariant.set(k, [...(byVariant.get(k) ?? []), r]);
+});
+const lines = [
+  '# KD-DETR ablation on MNIST-detection',
+  '',
+  `Student ${a['student-config']}, teacher ${a['teacher-config']} (${checkpoint}); ${iters} iterations per run, seeds ${seeds.join(', ')}; ` +
+    `${settings.trainCount} training images, ${settings.valCount} validation images. AP in percent: mean ± sample std over seeds [min, max].`,
+  '',
+  '| variant | AP | AP50 | AP75 | APs | APm | APl | ms/it |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+];
+const series = [];
+for (const [i, v] of variants.entries()) {
+  const rs = byVariant.get(v.key) ?? [];
+  const cell = (k: string) => {
+    const xs = rs.map((r) => r.final[k] ?? NaN).filter((x) => Number.isFinite(x) && x >= 0); // -1: no GT in that setting
+    if (xs.length === 0) return 'n/a';
+    const { mean, std } = meanStd(xs);
+    return `${pct(mean)} ± ${(100 * std).toFixed(1)} [${pct(Math.min(...xs))}, ${pct(Math.max(...xs))}]`;
+  };
+  const ms = meanStd(rs.map((r) => r.msPerIter)).mean.toFixed(0);
+  lines.push(`| ${v.label} | ${['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'].map(cell).join(' | ')} | ${ms} |`);
+  const iterSet = [...new Set(rs.flatMap((r) => r.history.map((h) => h.iter)))].sort((x, y) => x - y);
+  const at = (it: number) => rs.map((r) => r.history.find((h) => h.iter === it)?.metrics.AP).filter((x): x is number => x !== undefined).map((x) => 100 * x);
+  series.push({
+    label: v.label,
+    color: PALETTE[i % PALETTE.length]!,
+    points: iterSet.map((it) => [it, meanStd(at(it)).mean] as [number, number]),
+    band: iterSet.map((it) => [it, Math.min(...at(it)), Math.max(...at(it))] as [number, number, number]),
+  });
+}
+lines.push('', '![validation AP (mean over seeds, band: min..max)](ablation-ap.png)', '');
+await writeLineChartPng(join(out, 'ablation-ap.png'), series, { title: 'KD-DETR ablation: validation AP (mean over seeds)', xLabel: 'iteration', yLabel: 'AP (%)', width: 900, height: 520 });
+await writeFile(join(out, 'ablation.md.tmp'), lines.join('\n'));
+await rename(join(out, 'ablation.md.tmp'), join(out, 'ablation.md'));
+console.log(lines.join('\n'));

@@ -67,11 +67,12 @@ export class DabDetr extends DetrBase implements QueryGroupDetector {
     const empty = (): DecodeOutput => ({ logits: [], boxes: [] });
     if (total === 0) return { detection: empty(), groups: groups.map(() => this.emptyOutput(encoded)) };
     const out = tidyAny(() => {
-      const b = encoded.memory.shape[0];
       const d = this.hiddenDim;
-      const batched = (t: tf.Tensor) => tf.tile(tf.expandDims(t, 0), [b, 1, 1]) as tf.Tensor3D;
-      const anchors = batched(tf.sigmoid(tf.concat(all.map((g) => g.anchors), 0)));
-      const tgt = batched(tf.concat(all.map((g) => g.content ?? tf.zeros([g.anchors.shape[0], d])), 0));
+      // Batch 1: the queries are the same for every image, so the decoder runs the part
+      // before the first cross-attention once (it broadcasts to the memory's batch after).
+      const shared = (t: tf.Tensor) => tf.expandDims(t, 0) as tf.Tensor3D;
+      const anchors = shared(tf.sigmoid(tf.concat(all.map((g) => g.anchors), 0)));
+      const tgt = shared(tf.concat(all.map((g) => g.content ?? tf.zeros([g.anchors.shape[0], d])), 0));
       const selfAttnMask = all.length > 1 ? blockDiagonalMask(sizes) : undefined;
       const { hs, references } = this.decoder.forward(tgt, anchors, encoded.memory, encoded.pos, this.bboxEmbed, {
         memoryKeyPaddingMask: encoded.mask,

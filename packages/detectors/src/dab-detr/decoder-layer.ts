@@ -11,6 +11,11 @@ function concatPerHead(a: tf.Tensor, b: tf.Tensor, heads: number): tf.Tensor {
   return tf.reshape(tf.concat([tf.reshape(a, [n, l, heads, da / heads]), tf.reshape(b, [n, l, heads, db / heads])], 3), [n, l, da + db]);
 }
 
+/** `t` with batch `b` (tiled from batch 1; queries shared by all images). */
+function toBatch(t: tf.Tensor, b: number): tf.Tensor {
+  return t.shape[0] === b ? t : tf.tile(t, [b, ...t.shape.slice(1).map(() => 1)]);
+}
+
 export interface DabLayerInputs {
   /** Content queries `[B,Q,d]`. */
   tgt: tf.Tensor3D;
@@ -68,7 +73,10 @@ export class DabDecoderLayer extends Module {
       // Self-attention among queries (isolated per group by masks.selfAttnMask).
       const q = tf.add(this.p('sa_qcontent_proj', x.tgt), this.p('sa_qpos_proj', x.queryPos));
       const k = tf.add(this.p('sa_kcontent_proj', x.tgt), this.p('sa_kpos_proj', x.queryPos));
-      const sa = this.selfAttn.forward(q, k, this.p('sa_v_proj', x.tgt), { attnMask: masks.selfAttnMask, dropout: (t) => d[0]!.forward(t) });
+      // Inputs of batch 1 (shared queries) stay batch 1 up to the cross-attention.
+      const v = this.p('sa_v_proj', x.tgt);
+      const bq = Math.max(q.shape[0]!, k.shape[0]!, v.shape[0]!);
+      const sa = this.selfAttn.forward(toBatch(q, bq), toBatch(k, bq), toBatch(v, bq), { attnMask: masks.selfAttnMask, dropout: (t) => d[0]!.forward(t) });
       let tgt = this.norms[0].forward(tf.add(x.tgt, d[1]!.forward(sa)));
       // Cross-attention: [content, position] per head for queries and keys.
       let qc = this.p('ca_qcontent_proj', tgt);
@@ -80,7 +88,7 @@ export class DabDecoderLayer extends Module {
       }
       const qs = concatPerHead(qc, this.p('ca_qpos_sine_proj', x.querySineEmbed), heads);
       const ks = concatPerHead(kc, kPos, heads);
-      const ca = this.crossAttn.forward(qs, ks, this.p('ca_v_proj', x.memory), {
+      const ca = this.crossAttn.forward(toBatch(qs, ks.shape[0]!), ks, this.p('ca_v_proj', x.memory), {
         keyPaddingMask: masks.memoryKeyPaddingMask,
         dropout: (t) => d[2]!.forward(t),
       });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LayerNorm, MLP, Module } from '@detkit/core';
 import { inverseSigmoid } from '../box/boxOps.js';
 import type { DecoderMasks } from '../transformer/decoder.js';
-import { detach } from '../transformer/detach.js';
+import { stopGradient } from '../transformer/detach.js';
 import { type LayerOptions, subSeed } from '../transformer/encoder.js';
 import { sineEmbedForPosition } from '../transformer/position-encoding.js';
 import { DabDecoderLayer } from './decoder-layer.js';
@@ -19,7 +19,7 @@ export interface DabDecoderOutput {
  * sine embedding of the centre is scaled by `query_scale`(content) (not in layer 0) and its
  * x / y halves modulated by (predicted w, h) / anchor (w, h) (`ref_anchor_head`); after the
  * layer, the shared box head predicts a delta added in inverse-sigmoid space; the refined
- * anchor feeds the next layer detached, as in the reference.
+ * anchor feeds the next layer detached (no gradient), as in the reference.
  */
 export class DabDecoder extends Module {
   readonly layers: DabDecoderLayer[];
@@ -46,6 +46,11 @@ export class DabDecoder extends Module {
    * tgt `[B,Q,d]` content queries, anchors `[B,Q,4]` sigmoid cxcywh; `boxHead` is the
    * detector's shared box MLP (DAB-DETR shares it between decoder refinement and outputs).
    */
+  /**
+   * tgt and anchors may have batch 1 for queries shared by all images (as learned queries
+   * are): everything before the first cross-attention then runs once instead of per image
+   * (broadcast, same values); every output has the memory's batch.
+   */
   forward(tgt: tf.Tensor3D, anchors: tf.Tensor3D, memory: tf.Tensor3D, pos: tf.Tensor3D, boxHead: MLP, masks: DecoderMasks = {}): DabDecoderOutput {
     const hs: tf.Tensor3D[] = [];
     const references: tf.Tensor3D[] = [anchors];
@@ -65,9 +70,13 @@ export class DabDecoder extends Module {
       output = layer.forward({ tgt: output, queryPos, querySineEmbed, memory, pos, isFirst: l === 0 }, masks);
       const refined = tf.sigmoid(tf.add(boxHead.forward(output), inverseSigmoid(ref))) as tf.Tensor3D;
       if (l < this.layers.length - 1) references.push(refined);
-      ref = detach(refined);
+      // The reference detaches; a gradient-free copy also spares the backward pass the
+      // sine embeddings and anchor modulation of the next layer, whose gradient ends here.
+      ref = stopGradient(refined);
       hs.push(this.norm.forward(output) as tf.Tensor3D);
     });
+    const b = memory.shape[0];
+    if (references[0]!.shape[0] !== b) references[0] = tf.tile(references[0]!, [b, 1, 1]);
     return { hs, references };
   }
 }

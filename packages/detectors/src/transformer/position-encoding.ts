@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * Sine positional encodings of DETR (`models/position_encoding.py`) and DAB-DETR
  * (`gen_sineembed_for_position`). Channel k of a coordinate's `numFeats` features is
  * sin(x / T^(2*floor(k/2)/numFeats)) for even k and cos(...) for odd k (sin/cos interleaved,
- * as the reference's stack-then-flatten gives). Built with one sin, one cos and a parity
- * blend, so no strided slices (whose gradient tfjs lacks) are needed.
+ * as the reference's stack-then-flatten gives). Built with one sin of a per-channel phase
+ * shifted argument, so no strided slices (whose gradient tfjs lacks) are needed.
  */
 
 export interface SineOptions {
@@ -14,17 +14,25 @@ export interface SineOptions {
   temperature?: number;
 }
 
-/** `[..., 1]` coordinate -> `[..., numFeats]` interleaved sin/cos features. */
-function sineFeatures(coord: tf.Tensor, numFeats: number, temperature: number): tf.Tensor {
+/** Per-feature frequency and phase: channel k is sin(x * inv[k] + phase[k]), cos as sin(. + pi/2). */
+function sineTables(numFeats: number, temperature: number): { inv: tf.Tensor1D; phase: tf.Tensor1D } {
   const inv = new Float32Array(numFeats);
-  const even = new Float32Array(numFeats);
+  const phase = new Float32Array(numFeats);
   for (let k = 0; k < numFeats; k++) {
     inv[k] = 1 / Math.pow(temperature, (2 * Math.floor(k / 2)) / numFeats);
-    even[k] = k % 2 === 0 ? 1 : 0;
+    phase[k] = k % 2 === 0 ? 0 : Math.PI / 2;
   }
-  const arg = tf.mul(coord, tf.tensor1d(inv));
-  const e = tf.tensor1d(even);
-  return tf.add(tf.mul(tf.sin(arg), e), tf.mul(tf.cos(arg), tf.sub(1, e)));
+  return { inv: tf.tensor1d(inv), phase: tf.tensor1d(phase) };
+}
+
+/**
+ * `[..., 1]` coordinate -> `[..., numFeats]` interleaved sin/cos features. One sin over the
+ * features (cos x = sin(x + pi/2)): sin and cos are slow scalar kernels on wasm (~30 ns per
+ * element), and a sin + cos + parity blend computed both for every feature.
+ */
+function sineFeatures(coord: tf.Tensor, numFeats: number, temperature: number): tf.Tensor {
+  const { inv, phase } = sineTables(numFeats, temperature);
+  return tf.sin(tf.add(tf.mul(coord, inv), phase));
 }
 
 export interface SinePositionOptions extends SineOptions {
@@ -66,11 +74,12 @@ export function sinePositionEmbedding(mask: tf.Tensor3D, opts: SinePositionOptio
 export function sineEmbedForPosition(boxes: tf.Tensor, opts: SineOptions): tf.Tensor {
   const temperature = opts.temperature ?? 10000;
   return tf.tidy(() => {
-    const k = boxes.shape[boxes.rank - 1];
-    const parts = tf.split(tf.mul(boxes, 2 * Math.PI), k, -1);
-    const feats = parts.map((p) => sineFeatures(p, opts.numFeats, temperature));
-    // Reference order: pos_y, pos_x, then pos_w, pos_h.
-    const ordered = [feats[1]!, feats[0]!, ...feats.slice(2)];
-    return tf.concat(ordered, -1);
+    const k = boxes.shape[boxes.rank - 1]!;
+    // Reference order: pos_y, pos_x, then pos_w, pos_h. Reorder the (small) box tensor, then
+    // one sin over [..., k, numFeats] for all coordinates at once.
+    const parts = tf.split(boxes, k, -1);
+    const ordered = tf.concat([parts[1]!, parts[0]!, ...parts.slice(2)], -1);
+    const feats = sineFeatures(tf.expandDims(tf.mul(ordered, 2 * Math.PI), -1), opts.numFeats, temperature);
+    return tf.reshape(feats, [...boxes.shape.slice(0, -1), k * opts.numFeats]);
   });
 }

@@ -1,9 +1,11 @@
 // detkit's faster wasm replacements of stock kernels (Identity, Slice, SplitV, Tile) against
-// the cpu backend, and their memory behaviour (shared buffers must stay reference-counted).
+// the cpu backend, their memory behaviour (shared buffers must stay reference-counted), and
+// the fused Adam step against a float64 recurrence.
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { rand, runOn, setUpBothBackends, wasmVsCpu } from './backend-helpers.js';
+import { rand, randomValues, relativeError, runOn, setUpBothBackends, wasmVsCpu } from './backend-helpers.js';
+import { fusedAdamStep } from '../src/backend/fused-adam.js';
 import { stockWasmKernel } from '../src/backend/index.js';
 
 test.before(async () => {
@@ -115,4 +117,41 @@ test('Identity keeps the values when the source variable is reassigned', (t) => 
   t.deepEqual(Array.from(snapshot.dataSync()), [1, 2]);
   t.deepEqual(Array.from(v.dataSync()), [5, 6]);
   tf.dispose([v, snapshot]);
+});
+
+test('fused Adam/AdamW step: wasm = cpu = a float64 recurrence, over several steps', (t) => {
+  const n = 1000;
+  const attrsFor = (step: number, decoupled: boolean) => ({ lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, decoupled, step });
+  for (const decoupled of [true, false]) {
+    // float64 reference (PyTorch's formulas)
+    const p = Array.from(randomValues(n, 3));
+    const m = new Array<number>(n).fill(0);
+    const v = new Array<number>(n).fill(0);
+    const grads = [1, 2, 3].map((s) => Array.from(randomValues(n, 10 + s)));
+    for (const [k, g] of grads.entries()) {
+      const a = attrsFor(k + 1, decoupled);
+      for (let i = 0; i < n; i++) {
+        let gi = g[i]!;
+        if (decoupled) p[i] = p[i]! * (1 - a.lr * a.weightDecay);
+        else gi += a.weightDecay * p[i]!;
+        m[i] = a.beta1 * m[i]! + (1 - a.beta1) * gi;
+        v[i] = a.beta2 * v[i]! + (1 - a.beta2) * gi * gi;
+        p[i] = p[i]! - (a.lr / (1 - a.beta1 ** a.step)) * (m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(1 - a.beta2 ** a.step) + a.eps));
+      }
+    }
+    for (const backend of ['wasm', 'cpu'] as const) {
+      const got = runOn(backend, () => {
+        let state = [tf.tensor1d(randomValues(n, 3)), tf.zeros([n]), tf.zeros([n])];
+        for (const [k, g] of grads.entries()) {
+          const r = fusedAdamStep(state[0]!, tf.tensor1d(g), state[1]!, state[2]!, attrsFor(k + 1, decoupled));
+          t.truthy(r, `fused kernel available on ${backend}`);
+          state = r!;
+        }
+        return state;
+      });
+      t.true(relativeError(got.values[0]!, p) < 1e-6, `${backend} decoupled=${decoupled} params`);
+      t.true(relativeError(got.values[1]!, m) < 1e-6, `${backend} exp_avg`);
+      t.true(relativeError(got.values[2]!, v) < 1e-6, `${backend} exp_avg_sq`);
+    }
+  }
 });

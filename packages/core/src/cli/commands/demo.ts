@@ -1,8 +1,8 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DetkitError } from '../../errors.js';
-import { resolvePluginSpec } from '../../registry/plugins.js';
+import { DetkitError, isDetkitError } from '../../errors.js';
+import { loadPlugins, resolvePluginSpec } from '../../registry/plugins.js';
 import { createRegistry } from '../../registry/registry.js';
 import { createServices } from '../../registry/services.js';
 import { silentLogger } from '../../util/logger.js';
@@ -72,7 +72,16 @@ function installed(spec: string): boolean {
 export async function demoCommand(opts: DemoCommandOptions): Promise<number> {
   // Find out what is installed before choosing (loading registers only; it is cheap).
   const probe = createRegistry(createServices({ logger: silentLogger, backend: 'none' }).services);
-  await loadAllPlugins(probe, !opts.single && installed(DEMO_PLUGIN) ? [DEMO_PLUGIN] : [], process.cwd());
+  await loadAllPlugins(probe, [], process.cwd());
+  // The plugin is optional and treated like a builtin (DETKIT_NO_BUILTINS=1 skips it); a build
+  // of it without a plugin export yet falls back to the single-detector demo.
+  if (!opts.single && process.env.DETKIT_NO_BUILTINS !== '1' && installed(DEMO_PLUGIN)) {
+    try {
+      await loadPlugins(probe, [DEMO_PLUGIN], { baseDir: process.cwd() });
+    } catch (e) {
+      if (!isDetkitError(e, 'PLUGIN_INVALID')) throw e;
+    }
+  }
   if (!opts.single && probe.has('command', 'demo')) {
     // The full demo (teacher, student alone, student + KD-DETR) lives in the plugin.
     const { set: _set, single: _single, ...params } = opts;

@@ -68,11 +68,14 @@ export class DabDecoder extends Module {
       const [cy, cx] = tf.split(centre, 2, -1) as tf.Tensor[];
       const querySineEmbed = tf.concat([tf.mul(cy!, tf.div(rh!, h!)), tf.mul(cx!, tf.div(rw!, w!))], -1) as tf.Tensor3D;
       output = layer.forward({ tgt: output, queryPos, querySineEmbed, memory, pos, isFirst: l === 0 }, masks);
-      const refined = tf.sigmoid(tf.add(boxHead.forward(output), inverseSigmoid(ref))) as tf.Tensor3D;
-      if (l < this.layers.length - 1) references.push(refined);
-      // The reference detaches; a gradient-free copy also spares the backward pass the
-      // sine embeddings and anchor modulation of the next layer, whose gradient ends here.
-      ref = stopGradient(refined);
+      if (l < this.layers.length - 1) {
+        // (The last layer's refinement feeds nothing: not computed.)
+        const refined = tf.sigmoid(tf.add(boxHead.forward(output), inverseSigmoid(ref))) as tf.Tensor3D;
+        references.push(refined);
+        // The reference detaches; a gradient-free copy also spares the backward pass the
+        // sine embeddings and anchor modulation of the next layer, whose gradient ends here.
+        ref = stopGradient(refined);
+      }
       hs.push(this.norm.forward(output) as tf.Tensor3D);
     });
     const b = memory.shape[0];

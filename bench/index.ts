@@ -10,6 +10,7 @@ const SECTIONS: Record<string, Loader> = {
   'detr-step': () => import('./detr-step.js'),
   matcher: () => import('./matcher.js'),
   evaluator: () => import('./evaluator.js'),
+  'kd-overhead': () => import('./kd-overhead.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { dataMakeCliCommand } from './commands/data.js';
-import { demoCommand } from './commands/demo.js';
+import { addDemoOptions, demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
 import { predictCommand } from './commands/predict.js';
@@ -66,9 +66,8 @@ export function createProgram(result: { code: number }): Command {
       result.code = await predictCommand(config, globals(cmd) as never);
     });
 
-  program
-    .command('demo')
-    .description('train a small detector on the embedded MNIST-detection data')
+  addDemoOptions(program.command('demo'))
+    .description('KD-DETR on MNIST-detection: the student alone vs distilled from the shipped teacher; table, report, charts')
     .action(async (_o, cmd: Command) => {
       result.code = await demoCommand(globals(cmd));
     });

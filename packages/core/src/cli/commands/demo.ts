@@ -55,6 +55,7 @@ export function addDemoOptions(cmd: Command): Command {
     .option('--eval-interval <n>', 'iterations between validation evaluations (default 100)')
     .option('--train-count <n>', 'training images (default 4000)')
     .option('--val-count <n>', 'validation images (default 200)')
+    .option('--general-points <n>', 'random distillation points per iteration (default 100)')
     .option('--jobs <n>', 'student runs trained in parallel, one process each (default 2)')
     .option('--single', 'train one detector alone, without the KD-DETR comparison');
 }

@@ -1,7 +1,8 @@
 import { DetkitError } from '../core.js';
 import type { Dataset, Sample } from '../core.js';
 import { resizeBilinear } from '../image/resample.js';
-import { intersectionOverSmaller, tightBounds, type Box } from '../util/boxes.js';
+import { tightBounds, type Box } from '../util/boxes.js';
+import { canvasSample, objectCount, placeWithoutOverlap } from '../util/placement.js';
 import { createRng, hashString, mixSeed, uniform } from '../util/rng.js';
 import type { Rng } from '../core.js';
 import { loadMnistSplit, type MnistSplit } from './idx.js';
@@ -102,22 +103,12 @@ export class MnistDetection implements Dataset {
     const canvas = new Uint8Array(S * S);
     const boxes: Box[] = [];
     const labels: number[] = [];
-    const [dlo, dhi] = this.digitsPerImage;
-    const n = dlo + rng.int(dhi - dlo + 1);
+    const n = objectCount(rng, this.digitsPerImage);
     for (let d = 0; d < n; d++) this.placeDigit(rng, canvas, boxes, labels);
 
     const image = new Float32Array(S * S * 3);
     for (let i = 0; i < S * S; i++) image[3 * i] = image[3 * i + 1] = image[3 * i + 2] = canvas[i]! / 255;
-    return {
-      image,
-      height: S,
-      width: S,
-      channels: 3,
-      boxes: Float32Array.from(boxes.flat()),
-      labels: Int32Array.from(labels),
-      iscrowd: new Uint8Array(labels.length),
-      imageId: index + 1,
-    };
+    return canvasSample(image, S, boxes, labels, index);
   }
 
   /** Scales one random digit, finds a spot that respects maxOverlap, and draws it (max-composite). */
@@ -136,21 +127,16 @@ export class MnistDetection implements Dataset {
     for (let i = 0; i < q.length; i++) q[i] = Math.min(255, Math.max(0, Math.round(scaled[i]! * 255)));
     const ink = tightBounds(nh, nw, (i) => q[i]! > 0);
     if (!ink) return;
-    for (let t = 0; t < this.placementTries; t++) {
-      const px = rng.int(S - nw + 1);
-      const py = rng.int(S - nh + 1);
-      const box: Box = [px + ink[0], py + ink[1], px + ink[2], py + ink[3]];
-      if (boxes.some((b) => intersectionOverSmaller(b, box) > this.maxOverlap)) continue;
-      for (let y = 0; y < nh; y++) {
-        for (let x = 0; x < nw; x++) {
-          const v = q[y * nw + x]!;
-          const o = (py + y) * S + px + x;
-          if (v > canvas[o]!) canvas[o] = v;
-        }
+    const spot = placeWithoutOverlap(rng, boxes, { canvasSize: S, height: nh, width: nw, ink, maxOverlap: this.maxOverlap, tries: this.placementTries });
+    if (!spot) return;
+    for (let y = 0; y < nh; y++) {
+      for (let x = 0; x < nw; x++) {
+        const v = q[y * nw + x]!;
+        const o = (spot.y + y) * S + spot.x + x;
+        if (v > canvas[o]!) canvas[o] = v;
       }
-      boxes.push(box);
-      labels.push(this.source.labels[digit]!);
-      return;
     }
+    boxes.push(spot.box);
+    labels.push(this.source.labels[digit]!);
   }
 }

@@ -1,6 +1,7 @@
 import { DetkitError } from '../core.js';
 import type { Dataset, Sample } from '../core.js';
-import { intersectionOverSmaller, tightBounds, type Box } from '../util/boxes.js';
+import { tightBounds, type Box } from '../util/boxes.js';
+import { canvasSample, objectCount, placeWithoutOverlap } from '../util/placement.js';
 import { createRng, hashString, mixSeed, uniform } from '../util/rng.js';
 import type { Rng } from '../core.js';
 
@@ -79,19 +80,9 @@ export class ShapesDataset implements Dataset {
     for (let i = 0; i < S * S; i++) image.set(bg, 3 * i);
     const boxes: Box[] = [];
     const labels: number[] = [];
-    const [lo, hi] = this.shapesPerImage;
-    const n = lo + rng.int(hi - lo + 1);
+    const n = objectCount(rng, this.shapesPerImage);
     for (let k = 0; k < n; k++) this.placeShape(rng, image, boxes, labels);
-    return {
-      image,
-      height: S,
-      width: S,
-      channels: 3,
-      boxes: Float32Array.from(boxes.flat()),
-      labels: Int32Array.from(labels),
-      iscrowd: new Uint8Array(labels.length),
-      imageId: index + 1,
-    };
+    return canvasSample(image, S, boxes, labels, index);
   }
 
   private placeShape(rng: Rng, image: Float32Array, boxes: Box[], labels: number[]): void {
@@ -99,21 +90,16 @@ export class ShapesDataset implements Dataset {
     const kind = rng.int(3);
     const colour = COLOURS[rng.int(COLOURS.length)]!;
     const s = Math.max(4, Math.round(uniform(rng, this.sizeRange[0], this.sizeRange[1]) * S));
-    for (let t = 0; t < 20; t++) {
-      const x0 = rng.int(S - s + 1);
-      const y0 = rng.int(S - s + 1);
-      const mask = new Uint8Array(s * s);
-      for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) mask[y * s + x] = inside(kind, x0 + x + 0.5, y0 + y + 0.5, x0, y0, s) ? 1 : 0;
-      const b = tightBounds(s, s, (i) => mask[i] === 1);
-      if (!b) return;
-      const box: Box = [x0 + b[0], y0 + b[1], x0 + b[2], y0 + b[3]];
-      // A one-pixel margin: shapes never touch, so every box frames exactly its own pixels.
-      const grown: Box = [box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1];
-      if (boxes.some((o) => intersectionOverSmaller(o, grown) > 0)) continue;
-      for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) if (mask[y * s + x]) image.set(colour, 3 * ((y0 + y) * S + x0 + x));
-      boxes.push(box);
-      labels.push(kind);
-      return;
-    }
+    // The mask depends on the shape and its size only, not on where it goes.
+    const mask = new Uint8Array(s * s);
+    for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) mask[y * s + x] = inside(kind, x + 0.5, y + 0.5, 0, 0, s) ? 1 : 0;
+    const ink = tightBounds(s, s, (i) => mask[i] === 1);
+    if (!ink) return;
+    // A one-pixel margin and no overlap: shapes never touch, so every box frames exactly its own pixels.
+    const spot = placeWithoutOverlap(rng, boxes, { canvasSize: S, height: s, width: s, ink, maxOverlap: 0, tries: 20, margin: 1 });
+    if (!spot) return;
+    for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) if (mask[y * s + x]) image.set(colour, 3 * ((spot.y + y) * S + spot.x + x));
+    boxes.push(spot.box);
+    labels.push(kind);
   }
 }

@@ -4,30 +4,18 @@
 import { pathToFileURL } from 'node:url';
 import { HungarianMatcher } from '../packages/detectors/src/matcher/hungarianMatcher.js';
 import { linearSumAssignment } from '../packages/detectors/src/matcher/linearSumAssignment.js';
+import { time } from './timing.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
 }
 
-/** Median and min of `reps` timed calls after 3 warm-ups, in ms. */
-function time(fn: () => void, reps: number): { med: number; min: number } {
-  for (let i = 0; i < 3; i++) fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return { med: ts[ts.length >> 1], min: ts[0] };
-}
-
 export async function run(): Promise<void> {
   const rand = lcg(7);
   for (const [n, m] of [[300, 100], [300, 20], [900, 100], [100, 100]] as const) {
     const cost = Float64Array.from({ length: n * m }, rand);
-    const t = time(() => linearSumAssignment(cost, n, m), 20);
+    const t = time(() => linearSumAssignment(cost, n, m), 20, 3);
     console.log(`matcher lsap ${n}x${m}: med ${t.med.toFixed(2)} ms, min ${t.min.toFixed(2)} ms`);
   }
   // A DAB-DETR-sized batch: B=4 images, Q=300 queries, C=91 classes, 20 targets each.
@@ -39,7 +27,7 @@ export async function run(): Promise<void> {
     labels: Int32Array.from({ length: n }, () => Math.floor(rand() * c)),
   }));
   const matcher = new HungarianMatcher();
-  const t = time(() => matcher.matchArrays(logits, boxes, [b, q, c], targets), 10);
+  const t = time(() => matcher.matchArrays(logits, boxes, [b, q, c], targets), 10, 3);
   console.log(`matcher HungarianMatcher B=${b} Q=${q} C=${c} N=${n}: med ${t.med.toFixed(2)} ms, min ${t.min.toFixed(2)} ms`);
 }
 

@@ -1,8 +1,8 @@
 /** Conv geometry for filter-gradient kernels, via tfjs's own shape logic (same rounding, same 'same' split). */
-import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { PatchGeometry } from './im2col.js';
-import { transpose } from './wasm-ops.js';
+import { im2colChannelsFirst, type PatchGeometry } from './im2col.js';
+import { release, transpose } from './wasm-ops.js';
 
 export interface FilterGradAttrs {
   strides: number | [number, number];
@@ -48,4 +48,36 @@ export function toNHWC(backend: BackendWasm, x: TensorInfo, dataFormat: string |
 export function padToNHWC(pad: FilterGradAttrs['pad'], dataFormat: string | undefined): FilterGradAttrs['pad'] {
   if (dataFormat !== 'NCHW' || !Array.isArray(pad)) return pad;
   return [pad[0], pad[2], pad[3], pad[1]] as backend_util.ExplicitPadding;
+}
+
+/** What a filter-gradient kernel computes dW from: see filterGradFromPatches. */
+export interface FilterGradParts {
+  backend: BackendWasm;
+  /** x's patches, channels first: [fH*fW*C, P] with P = batch*outH*outW (see im2col.ts). */
+  cols: TensorInfo;
+  /** dy in NHWC, [batch, outH, outW, outChannels]. */
+  dy: TensorInfo;
+  filterShape: FilterGradAttrs['filterShape'];
+}
+
+/**
+ * The set-up Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter share: x and dy brought
+ * to NHWC, the patch geometry, and x's patches; `compute` turns them into dW. Everything made here
+ * (not dW) is released afterwards.
+ */
+export function filterGradFromPatches(args: Parameters<KernelFunc>[0], depthwise: boolean, compute: (parts: FilterGradParts) => TensorInfo): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const inputs = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs as unknown as FilterGradAttrs;
+  const x = toNHWC(backend, inputs.x, attrs.dataFormat);
+  const dy = toNHWC(backend, inputs.dy, attrs.dataFormat);
+  const g = patchGeometry(x.t.shape, { ...attrs, pad: padToNHWC(attrs.pad, attrs.dataFormat) }, depthwise);
+  const cols = im2colChannelsFirst(backend, x.t, g);
+  try {
+    return compute({ backend, cols, dy: dy.t, filterShape: attrs.filterShape });
+  } finally {
+    release(backend, cols);
+    if (x.owned) release(backend, x.t);
+    if (dy.owned) release(backend, dy.t);
+  }
 }

@@ -11,6 +11,7 @@ const SECTIONS: Record<string, Loader> = {
   matcher: () => import('./matcher.js'),
   evaluator: () => import('./evaluator.js'),
   'kd-overhead': () => import('./kd-overhead.js'),
+  detectors: () => import('./detectors.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,5 +1,5 @@
 // Profiles a full training step (forward + set criterion + backward + AdamW) of the detector
-// in a config, on random batches, and prints where the time goes:
+// in a config, on real batches of its training dataset, and prints where the time goes:
 //   - per phase (module path of the forward op; `bwd:` + the same path for its gradient),
 //   - top kernels by total ms (self time: a kernel that calls other kernels is charged only
 //     for its own work), optionally split by input shapes (PROFILE_SHAPES=1).
@@ -8,8 +8,8 @@
 //   e.g. bench/profile-step.ts configs/dab-detr/mnist-student.ts 4 8 64
 // Kernels run synchronously on wasm and cpu, so wall time around a kernel func is its cost.
 import * as tf from '@tensorflow/tfjs-core';
-import { createOptimizer, createRegistry, createServices, selectBackend, silentLogger, stockWasmKernel, type Batch, type Module, type TrainableModel } from '@detkit/core';
-import { registerDetectors } from '../packages/detectors/src/detectors.js';
+import { stockWasmKernel, type Module } from '@detkit/core';
+import { defaultBackend, disposeBatches, makeTrainStep, median, setupDetector, trainBatches } from './detector-setup.js';
 import { fmt, printTable } from './timing.js';
 
 interface Stat {
@@ -135,8 +135,7 @@ function instrumentModel(model: Module): void {
 }
 
 const [cfgPath = 'configs/dab-detr/mnist-student.ts', itersArg = '4', batchArg = '8', sizeArg = '64'] = process.argv.slice(2);
-const cfg = (await import(new URL(cfgPath, `file://${process.cwd()}/`).href)).default;
-const backend = await selectBackend({ logger: silentLogger });
+const backend = await defaultBackend();
 // PROFILE_STOCK=Identity,Slice: put the stock wasm kernels back for these names (A/B runs).
 for (const name of (process.env['PROFILE_STOCK'] ?? '').split(',').filter(Boolean)) {
   const k = tf.getKernel(name, backend.name);
@@ -145,21 +144,11 @@ for (const name of (process.env['PROFILE_STOCK'] ?? '').split(',').filter(Boolea
   tf.unregisterKernel(name, backend.name);
   tf.registerKernel({ ...k, kernelFunc: stock });
 }
-const { services } = createServices({ logger: silentLogger, seed: 1, backend: backend.name });
-const reg = createRegistry(services);
-registerDetectors(reg.pluginContext('@detkit/detectors'));
-const model = await reg.build<TrainableModel & Module>('detector', cfg.model);
+const setup = await setupDetector(cfgPath);
+const model = setup.model;
 const B = Number(batchArg);
 const S = Number(sizeArg);
-const batch: Batch = {
-  images: tf.randomUniform([B, S, S, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
-  masks: tf.ones([B, S, S]) as tf.Tensor3D,
-  targets: Array.from({ length: B }, (_, i) => ({
-    boxes: Float32Array.from([0.3, 0.3, 0.2, 0.25, 0.7, 0.6, 0.3, 0.3]),
-    labels: Int32Array.from([i % 10, (i + 3) % 10]),
-    imageId: i, height: S, width: S, origHeight: S, origWidth: S,
-  })),
-};
+const batches = await trainBatches(setup, { count: 2, batchSize: B, canvasSize: S });
 // PROFILE_OFF=1: time the step only (no wrappers), e.g. for before/after comparisons.
 const instrument = process.env['PROFILE_OFF'] !== '1';
 if (instrument) {
@@ -173,9 +162,8 @@ if (criterion && instrument) {
   const match = criterion.matcher.match.bind(criterion.matcher);
   criterion.matcher.match = (...a: unknown[]) => within('criterion.matcher (CPU + read)', () => match(...a));
 }
-const params = model.trainableParameters();
-const byVar = new Map(params.map(([n, v]) => [v.name, n]));
-const opt = createOptimizer({ type: 'adamw', lr: 1e-4, weightDecay: 1e-4 }, params);
+const trainer = makeTrainStep(setup, (update) => within('optimizer', update));
+model.train();
 
 const iters = Number(itersArg);
 let total = 0;
@@ -185,14 +173,7 @@ for (let i = 0; i <= iters; i++) {
   recording = i > 0; // iteration 0 warms up (kernel setup, heap growth)
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  within('step (variableGrads glue)', () => {
-    const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(model.forwardTrain(batch).losses)) as tf.Scalar, params.map(([, v]) => v));
-    const named = new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k)!, g]));
-    within('optimizer', () => opt.step(named, 1e-4));
-    value.dataSync();
-    named.forEach((g) => g.dispose());
-    value.dispose();
-  });
+  within('step (variableGrads glue)', () => trainer.step(batches[i % batches.length]!));
   if (!recording) continue;
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
@@ -200,7 +181,8 @@ for (let i = 0; i <= iters; i++) {
   wallPerIter.push(wall);
   cpuPerIter.push((c.user + c.system) / 1000);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+trainer.dispose();
+disposeBatches(batches);
 
 if (!instrument) {
   console.log(`${cfgPath}, batch ${B}x${S}x${S}, ${backend.name}: wall median ${fmt(median(wallPerIter))} ms, min ${fmt(Math.min(...wallPerIter))} ms; process CPU median ${fmt(median(cpuPerIter))} ms, min ${fmt(Math.min(...cpuPerIter))} ms`);

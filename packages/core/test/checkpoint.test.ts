@@ -4,7 +4,8 @@ import test from 'ava';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCheckpoint, loadModelWeights, saveCheckpoint, saveModelOnly } from '../src/checkpoint/checkpoint.js';
+import { exportWeights, loadCheckpoint, loadModelWeights, saveCheckpoint, saveModelOnly } from '../src/checkpoint/checkpoint.js';
+import { readSafetensors } from '../src/checkpoint/safetensors.js';
 import { isDetkitError } from '../src/errors.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import type { Hook } from '../src/runner/hook.js';
@@ -157,3 +158,28 @@ for (const k of [7, 5]) {
     t.deepEqual(resumed.values, full.values);
   });
 }
+
+test.serial('exportWeights keeps the model tensors of a checkpoint and drops optimizer and hook state', async (t) => {
+  const dir = tmp();
+  const model = new ToyConvNet(3);
+  const optim = fakeOptimizer(new Map<string, tf.Tensor>([['step', tf.scalar(7, 'int32')]]));
+  const ck = join(dir, 'ck.safetensors');
+  await saveCheckpoint(ck, { model, optimizer: optim, iter: 7, epoch: 0, hookTensors: new Map([['ema', new Map([['head', tf.fill([8, 1], 2)]])]]) });
+  const out = join(dir, 'weights.safetensors');
+  const before = tf.memory().numTensors;
+  t.deepEqual(await exportWeights(ck, out), { tensors: model.stateDict().size, iter: 7 });
+  t.is(tf.memory().numTensors, before, 'export leaks nothing');
+  const { tensors, metadata } = await readSafetensors(out);
+  t.is(metadata?.format, 'detkit-weights/1');
+  t.is(metadata?.iter, '7');
+  t.deepEqual([...tensors.keys()].sort(), [...model.stateDict().keys()].sort(), 'bare parameter names, nothing else');
+  tensors.forEach((x) => x.dispose());
+  const fresh = new ToyConvNet(99);
+  const weights = await loadModelWeights(out);
+  fresh.loadStateDict(weights);
+  t.deepEqual(paramValues(fresh), paramValues(model));
+  weights.forEach((x) => x.dispose());
+  fresh.dispose();
+  model.dispose();
+  optim.dispose();
+});

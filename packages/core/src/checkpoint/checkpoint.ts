@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '../errors.js';
 import type { Module } from '../nn/module.js';
@@ -165,6 +166,11 @@ export async function saveModelOnly(path: string, module: Module, metadata: Reco
  */
 export async function loadModelWeights(path: string): Promise<Map<string, tf.Tensor>> {
   const { tensors, metadata } = await readSafetensors(path);
+  return modelWeightsOf(tensors, metadata);
+}
+
+/** The model's tensors of a file's contents (prefix stripped); disposes the rest. */
+function modelWeightsOf(tensors: Map<string, tf.Tensor>, metadata: Record<string, string> | undefined): Map<string, tf.Tensor> {
   if (metadata?.format !== CHECKPOINT_FORMAT) return tensors;
   const model = new Map<string, tf.Tensor>();
   for (const [key, t] of tensors) {
@@ -172,4 +178,25 @@ export async function loadModelWeights(path: string): Promise<Map<string, tf.Ten
     else t.dispose();
   }
   return model;
+}
+
+/**
+ * Writes the model weights of a checkpoint (or a weights file) as a weights-only file: what
+ * you ship or hand to a teacher, without optimizer state. Returns the tensor count.
+ */
+export async function exportWeights(from: string, to: string): Promise<{ tensors: number; iter?: number }> {
+  const { tensors, metadata } = await readSafetensors(from);
+  const weights = modelWeightsOf(tensors, metadata);
+  try {
+    const meta: Record<string, string> = { format: WEIGHTS_FORMAT, detkitVersion: detkitVersion(), exportedFrom: basename(from) };
+    let iter: number | undefined;
+    if (metadata?.format === CHECKPOINT_FORMAT && metadata.detkit) {
+      iter = Number((JSON.parse(metadata.detkit) as { iter?: number }).iter);
+      if (Number.isFinite(iter)) meta.iter = String(iter);
+    }
+    await writeSafetensors(to, weights, meta);
+    return { tensors: weights.size, iter };
+  } finally {
+    weights.forEach((t) => t.dispose());
+  }
 }

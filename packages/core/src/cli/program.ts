@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { dataMakeCliCommand } from './commands/data.js';
 import { addDemoOptions, demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
 import { predictCommand } from './commands/predict.js';
@@ -80,6 +81,14 @@ export function createProgram(result: { code: number }): Command {
     .option('--json', 'machine-readable output')
     .action(async (kind: string | undefined, _o, cmd: Command) => {
       result.code = await listCommand(kind, globals(cmd) as never);
+    });
+
+  program
+    .command('export <checkpoint>')
+    .description('write the model weights of a checkpoint alone (no optimizer state), e.g. to ship a teacher')
+    .requiredOption('--out <file>', 'weights file to write (.safetensors)')
+    .action(async (checkpoint: string, _o, cmd: Command) => {
+      result.code = await exportCommand(checkpoint, cmd.opts() as { out: string });
     });
 
   const data = program.command('data').description('data set tools');

@@ -90,9 +90,12 @@ export function disposeBatches(batches: readonly Batch[]): void {
   for (const b of batches) tf.dispose([b.images, b.masks]);
 }
 
+/** Extra loss terms computed inside the tape from the forward result (e.g. a distillation hook's). */
+export type ExtraLosses = (forward: ReturnType<TrainableModel['forwardTrain']>) => Record<string, tf.Scalar>;
+
 export interface TrainStep {
-  /** forward + set criterion + backward + optimizer step on `batch`; returns the summed loss. */
-  step(batch: Batch): number;
+  /** forward + set criterion (+ `extra` terms) + backward + optimizer step on `batch`; returns the summed loss. */
+  step(batch: Batch, extra?: ExtraLosses): number;
   dispose(): void;
 }
 
@@ -107,8 +110,11 @@ export function makeTrainStep(setup: DetectorSetup, aroundOptimizer: (update: ()
   const optimizer: Optimizer = createOptimizer(config.train.optimizer, params);
   const lr = config.train.optimizer.lr;
   return {
-    step(batch) {
-      const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(model.forwardTrain(batch).losses)) as tf.Scalar, params.map(([, v]) => v));
+    step(batch, extra) {
+      const { value, grads } = tf.variableGrads(() => {
+        const forward = model.forwardTrain(batch);
+        return tf.addN([...Object.values(forward.losses), ...Object.values(extra?.(forward) ?? {})]) as tf.Scalar;
+      }, params.map(([, v]) => v));
       const named = new Map(Object.entries(grads).map(([k, g]) => [nameOfVar.get(k)!, g]));
       try {
         aroundOptimizer(() => optimizer.step(named, lr));

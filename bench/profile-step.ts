@@ -6,10 +6,17 @@
 // Usage, from the repo root:
 //   node --import tsx --conditions=source bench/profile-step.ts [config] [iters] [batch] [size]
 //   e.g. bench/profile-step.ts configs/dab-detr/mnist-student.ts 4 8 64
+// PROFILE_KD=kd|specific|hungarian: profile a KD-DETR step instead (the config's model as the
+//   student, configs/dab-detr/mnist-teacher.ts with random weights as the teacher; 'kd' = 100
+//   general points + the teacher's queries): teacher phases are prefixed 'teacher.', the method's
+//   prepare (before the tape) and losses (inside) are phases 'kd.prepare' and 'kd.losses'.
 // Kernels run synchronously on wasm and cpu, so wall time around a kernel func is its cost.
 import * as tf from '@tensorflow/tfjs-core';
-import { stockWasmKernel, type Module } from '@detkit/core';
-import { defaultBackend, disposeBatches, makeTrainStep, median, setupDetector, trainBatches } from './detector-setup.js';
+import { stockWasmKernel, type Batch, type Module } from '@detkit/core';
+import type { QueryGroupDetector, QueryGroupTrainOutputs } from '@detkit/detectors';
+import type { DistillMethod } from '../packages/kd-detr/src/methods/method.js';
+import { plugin as kdPlugin } from '../packages/kd-detr/src/plugin.js';
+import { defaultBackend, disposeBatches, makeTrainStep, type ExtraLosses, median, setupDetector, trainBatches } from './detector-setup.js';
 import { fmt, printTable } from './timing.js';
 
 interface Stat {
@@ -111,13 +118,21 @@ function phaseOf(path: string, m: Module): string | undefined {
 }
 
 /** Labels the forward of every module, and the gradient of every op recorded under it. */
-function instrumentModel(model: Module): void {
+function instrumentModel(model: Module, prefix = ''): void {
   for (const [path, m] of model.namedModules()) {
-    const phase = phaseOf(path, m);
+    const p = phaseOf(path, m);
+    const phase = p === undefined ? undefined : prefix + p;
     const f = (m as unknown as { forward?: (...a: unknown[]) => unknown }).forward;
     if (phase === undefined || typeof f !== 'function') continue;
     (m as unknown as { forward: unknown }).forward = (...a: unknown[]) => within(phase, () => f.apply(m, a));
   }
+}
+
+/** Labels the gradient of every taped op with the phase it was recorded in (once per process). */
+let tapeLabelled = false;
+function tapeLabels(): void {
+  if (tapeLabelled) return;
+  tapeLabelled = true;
   const engine = tf.engine() as unknown as { addTapeNode: (...a: unknown[]) => void; state: { activeTape: Array<{ gradient?: (dys: unknown) => unknown; kernelName: string }> } };
   const add = engine.addTapeNode.bind(engine);
   engine.addTapeNode = (...a: unknown[]) => {
@@ -154,6 +169,34 @@ const instrument = process.env['PROFILE_OFF'] !== '1';
 if (instrument) {
   instrumentKernels(backend.name);
   instrumentModel(model);
+  tapeLabels();
+}
+const kdMode = process.env['PROFILE_KD'];
+let kd: { teacher: QueryGroupDetector; method: DistillMethod } | undefined;
+if (kdMode) {
+  const samplers = { kd: [{ type: 'general', count: 100 }, { type: 'specific' }], specific: [{ type: 'specific' }], hungarian: undefined }[kdMode];
+  if (!['kd', 'specific', 'hungarian'].includes(kdMode)) throw new Error(`PROFILE_KD: '${kdMode}' is not one of kd, specific, hungarian`);
+  await kdPlugin.register(setup.registry.pluginContext(kdPlugin.name));
+  const method = await setup.registry.build<DistillMethod>('distill-method', kdMode === 'hungarian' ? { type: 'hungarian-logits' } : { type: 'kd-detr', samplers });
+  const teacher = (await setupDetector('configs/dab-detr/mnist-teacher.ts')).model as unknown as QueryGroupDetector;
+  teacher.eval();
+  teacher.freeze();
+  if (instrument) {
+    instrumentModel(teacher as unknown as Module, 'teacher.');
+    for (const name of ['prepare', 'losses'] as const) {
+      const f = method[name].bind(method) as (...a: unknown[]) => unknown;
+      (method as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => within(`kd.${name}`, () => f(...a));
+    }
+  }
+  kd = { teacher, method };
+}
+/** The distillation terms of one KD step (teacher run now, before the tape), or undefined. */
+async function kdTerms(batch: Batch, iter: number): Promise<{ extra: ExtraLosses; dispose: () => void } | undefined> {
+  if (!kd) return undefined;
+  const { teacher, method } = kd;
+  const prepared = await method.prepare({ teacher, batch, iter });
+  const extra: ExtraLosses = (forward) => method.losses({ student: model as unknown as QueryGroupDetector, outputs: forward.outputs as QueryGroupTrainOutputs, batch, prepared }) as Record<string, tf.Scalar>;
+  return { extra, dispose: () => prepared.dispose() };
 }
 const criterion = (model as unknown as { criterion?: { compute: (...a: unknown[]) => unknown; matcher: { match: (...a: unknown[]) => unknown } } }).criterion;
 if (criterion && instrument) {
@@ -173,7 +216,10 @@ for (let i = 0; i <= iters; i++) {
   recording = i > 0; // iteration 0 warms up (kernel setup, heap growth)
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  within('step (variableGrads glue)', () => trainer.step(batches[i % batches.length]!));
+  const batch = batches[i % batches.length]!;
+  const terms = await kdTerms(batch, i);
+  within('step (variableGrads glue)', () => trainer.step(batch, terms?.extra));
+  terms?.dispose();
   if (!recording) continue;
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
@@ -182,6 +228,7 @@ for (let i = 0; i <= iters; i++) {
   cpuPerIter.push((c.user + c.system) / 1000);
 }
 trainer.dispose();
+kd?.teacher.dispose();
 disposeBatches(batches);
 
 if (!instrument) {
@@ -201,7 +248,7 @@ for (const p of phaseSort) {
 function rowsPush(rows: string[][], name: string, wall: number, kern: number, n: number): void {
   rows.push([name, perIter(wall), perIter(kern), (n / iters).toFixed(0)]);
 }
-printTable(`Phases (self time; 'bwd:' = gradients of ops recorded in that phase), ${cfgPath}, batch ${B}x${S}x${S}, ${backend.name}`, phaseRows);
+printTable(`${kdMode ? `KD step (${kdMode}). ` : ''}Phases (self time; 'bwd:' = gradients of ops recorded in that phase), ${cfgPath}, batch ${B}x${S}x${S}, ${backend.name}`, phaseRows);
 
 const top = Number(process.env['PROFILE_TOP'] ?? 25);
 const kernelRows = [['kernel' + (withShapes ? ' (input shapes)' : ''), 'ms/iter', 'calls/iter', 'us/call', '% of kernels']];

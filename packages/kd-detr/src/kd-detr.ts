@@ -1,6 +1,7 @@
 // The public API of @detkit/kd-detr (the lead re-exports it from index.ts, with `plugin` as default).
 export * from './samplers/index.js';
 export * from './loss/kd-loss.js';
+export * from './loss/segment-loss.js';
 export * from './loss/foreground-weights.js';
 export * from './methods/method.js';
 export * from './methods/consistent-points.js';

@@ -42,6 +42,12 @@ export interface DecodeOptions {
    * `forwardTrain` passes `false` and pays only for its own queries.
    */
   detection?: boolean;
+  /**
+   * Only the final decoder layer's outputs are needed (e.g. a frozen teacher's targets): a
+   * detector may then skip the class/box heads of the earlier layers and return one-element
+   * arrays. A hint: detectors that ignore it return every layer, so read the LAST element.
+   */
+  finalLayerOnly?: boolean;
 }
 
 export interface DecodeResult {

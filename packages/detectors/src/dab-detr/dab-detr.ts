@@ -78,7 +78,9 @@ export class DabDetr extends DetrBase implements QueryGroupDetector {
         memoryKeyPaddingMask: encoded.mask,
         selfAttnMask,
       });
-      const joint = this.heads(hs, references.map((r) => inverseSigmoid(r)));
+      // A caller needing only the final layer (a teacher) is spared the earlier layers' heads.
+      const keep = options.finalLayerOnly ? hs.length - 1 : 0;
+      const joint = this.heads(hs.slice(keep), references.slice(keep).map((r) => inverseSigmoid(r)));
       const perLayer = joint.logits.map((l, k) => ({ logits: splitQueries(l, sizes), boxes: splitQueries(joint.boxes[k]!, sizes) }));
       return all.map((_, gi) => ({ logits: perLayer.map((p) => p.logits[gi]!), boxes: perLayer.map((p) => p.boxes[gi]!) }));
     });

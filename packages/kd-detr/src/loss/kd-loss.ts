@@ -3,6 +3,7 @@ import { DetkitError, type LossTerms } from '@detkit/core';
 import { boxCxcywhToXyxy, elementwiseGiou, klDivWithTemperature, type DecodeOutput } from '@detkit/detectors';
 import { detach } from '../util/detach.js';
 import { foregroundWeights } from './foreground-weights.js';
+import { kdSegmentLosses, type KdSegment } from './segment-loss.js';
 
 /**
  * How the weighted KL sum over points is normalised.
@@ -124,16 +125,37 @@ export function kdPointLoss(teacher: PointOutputs, student: PointOutputs, option
  * auxiliary layer l (DETR's `loss_ce_0` convention).
  */
 export function kdGroupLosses(group: string, teacherFinal: PointOutputs, student: DecodeOutput, options: ResolvedKdLossOptions): LossTerms {
-  const layers = student.logits.length;
-  if (layers === 0 || student.boxes.length !== layers) {
-    throw new DetkitError('MODEL_CONTRACT', `kd-detr: the student returned ${layers} logit layers and ${student.boxes.length} box layers for group '${group}'`);
+  return kdGroupsLosses([{ name: group, teacher: teacherFinal, student }], options);
+}
+
+/** One query group's outputs for `kdGroupsLosses`. */
+export interface KdGroupOutputs {
+  name: string;
+  /** The teacher's final-layer outputs at the group's points. */
+  teacher: PointOutputs;
+  /** The student's outputs there, per decoder layer. */
+  student: DecodeOutput;
+}
+
+/** `kdGroupLosses` for several groups, every (group, layer) reduced in one batched pass (see `kdSegmentLosses`). */
+export function kdGroupsLosses(groups: readonly KdGroupOutputs[], options: ResolvedKdLossOptions): LossTerms {
+  const segments: KdSegment[] = [];
+  const names: Array<(term: string) => string> = [];
+  for (const { name, teacher, student } of groups) {
+    const layers = student.logits.length;
+    if (layers === 0 || student.boxes.length !== layers) {
+      throw new DetkitError('MODEL_CONTRACT', `kd-detr: the student returned ${layers} logit layers and ${student.boxes.length} box layers for group '${name}'`);
+    }
+    for (let l = 0; l < layers; l++) {
+      segments.push({ teacher, student: { logits: student.logits[l]!, boxes: student.boxes[l]! } });
+      const suffix = l === layers - 1 ? '' : `_${l}`;
+      names.push((term) => `kd_${name}_${term}${suffix}`);
+    }
   }
   const terms: LossTerms = {};
-  for (let l = 0; l < layers; l++) {
-    const suffix = l === layers - 1 ? '' : `_${l}`;
-    const loss = kdPointLoss(teacherFinal, { logits: student.logits[l]!, boxes: student.boxes[l]! }, options);
-    for (const [name, value] of Object.entries(loss)) terms[`kd_${group}_${name}${suffix}`] = value!;
-  }
+  kdSegmentLosses(segments, options).forEach((loss, i) => {
+    for (const [term, value] of Object.entries(loss)) terms[names[i]!(term)] = value!;
+  });
   return terms;
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, type LossTerms } from '@detkit/core';
 import type { QueryGroup, QueryGroupDetector } from '@detkit/detectors';
-import { kdGroupLosses, kdGroupTermNames, type PointOutputs, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
+import { kdGroupsLosses, kdGroupTermNames, type PointOutputs, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
 import type { QuerySampler } from '../samplers/sampler.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
 
@@ -48,7 +48,7 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
     // final-layer outputs survive.
     const teacherOut = tf.tidy(() => {
       const encoded = teacher.encode(batch.images, batch.masks);
-      const { groups } = teacher.decode(encoded, anchors.map((a): QueryGroup => ({ anchors: a })), { detection: false });
+      const { groups } = teacher.decode(encoded, anchors.map((a): QueryGroup => ({ anchors: a })), { detection: false, finalLayerOnly: true });
       return groups.map((g) => {
         const last = g.logits.length - 1;
         return { logits: g.logits[last]!, boxes: g.boxes[last]! };
@@ -69,9 +69,7 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
       throw new DetkitError('MODEL_CONTRACT', 'kd-detr: the student\'s forwardTrain did not expose outputs.encoded (query-group contract rule 5)');
     }
     const { groups } = student.decode(outputs.encoded, prepared.groups.map((g): QueryGroup => ({ anchors: g.anchors })), { detection: false });
-    const terms: LossTerms = {};
-    prepared.groups.forEach((g, i) => Object.assign(terms, kdGroupLosses(g.name, g.teacher, groups[i]!, this.loss)));
-    return terms;
+    return kdGroupsLosses(prepared.groups.map((g, i) => ({ name: g.name, teacher: g.teacher, student: groups[i]! })), this.loss);
   }
 
   expectedTerms(student: QueryGroupDetector): string[] {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, type LossTerms } from '@detkit/core';
 import { gatherRows, HungarianMatcher, type MatchIndices, type MatchTarget, type QueryGroupDetector } from '@detkit/detectors';
-import { kdGroupTermNames, kdPointLoss, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
+import { kdGroupTermNames, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
+import { kdSegmentLosses, type KdSegment } from '../loss/segment-loss.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
 
 /** The teacher's final detection outputs, as tensors (loss targets) and as host arrays (matching). */
@@ -71,7 +72,7 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
 
   async prepare({ teacher, batch }: PrepareContext): Promise<PreparedDetections> {
     const [logits, boxes] = tf.tidy(() => {
-      const { detection } = teacher.decode(teacher.encode(batch.images, batch.masks), []);
+      const { detection } = teacher.decode(teacher.encode(batch.images, batch.masks), [], { finalLayerOnly: true });
       const last = detection.logits.length - 1;
       return [detection.logits[last]!, detection.boxes[last]!];
     });
@@ -92,8 +93,8 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
     const qt = prepared.logits.shape[1];
     // At most as many teacher targets as the student has queries, or some would stay unmatched.
     const targets = teacherTargets(prepared.hostLogits, prepared.hostBoxes, prepared.logits.shape, Math.min(this.maxTargets, qs));
-    const terms: LossTerms = {};
     const layers = det.logits.length;
+    const segments: KdSegment[] = [];
     for (let l = 0; l < layers; l++) {
       const layer = { logits: det.logits[l]!, boxes: det.boxes[l]! };
       const match = matchToTeacher(this.matcher, layer, targets);
@@ -103,14 +104,17 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
       if (sRows.length === 0) throw new DetkitError('INVALID_ARGUMENT', 'hungarian-logits: no matched pairs (the teacher has no queries?)');
       const k = sRows.length;
       const pick = (x: tf.Tensor3D, rows: number[], n: number, d: number) => tf.reshape(gatherRows(tf.reshape(x, [b * n, d]) as tf.Tensor2D, rows), [1, k, d]) as tf.Tensor3D;
-      const loss = kdPointLoss(
-        { logits: pick(prepared.logits, tRows, qt, c), boxes: pick(prepared.boxes, tRows, qt, 4) },
-        { logits: pick(layer.logits, sRows, qs, c), boxes: pick(layer.boxes, sRows, qs, 4) },
-        this.loss,
-      );
+      segments.push({
+        teacher: { logits: pick(prepared.logits, tRows, qt, c), boxes: pick(prepared.boxes, tRows, qt, 4) },
+        student: { logits: pick(layer.logits, sRows, qs, c), boxes: pick(layer.boxes, sRows, qs, 4) },
+      });
+    }
+    // Every layer's pairs reduced in one batched pass (kdPointLoss per layer, fewer kernels).
+    const terms: LossTerms = {};
+    kdSegmentLosses(segments, this.loss).forEach((loss, l) => {
       const suffix = l === layers - 1 ? '' : `_${l}`;
       for (const [name, v] of Object.entries(loss)) terms[`kd_hungarian_${name}${suffix}`] = v!;
-    }
+    });
     return terms;
   }
 

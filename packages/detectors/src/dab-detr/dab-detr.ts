@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, Embedding } from '@detkit/core';
 import { inverseSigmoid } from '../box/boxOps.js';
-import { blockDiagonalMask } from '../contract/group-mask.js';
 import type { DecodeOptions, DecodeOutput, DecodeResult, Encoded, QueryGroup, QueryGroupDetector } from '../contract/query-groups.js';
 import { DetrBase, type DetrCommonOptions } from '../detr/detr-base.js';
 import { subSeed } from '../transformer/encoder.js';
@@ -73,10 +72,10 @@ export class DabDetr extends DetrBase implements QueryGroupDetector {
       const shared = (t: tf.Tensor) => tf.expandDims(t, 0) as tf.Tensor3D;
       const anchors = shared(tf.sigmoid(tf.concat(all.map((g) => g.anchors), 0)));
       const tgt = shared(tf.concat(all.map((g) => g.content ?? tf.zeros([g.anchors.shape[0], d])), 0));
-      const selfAttnMask = all.length > 1 ? blockDiagonalMask(sizes) : undefined;
+      // Groups isolated by per-block self-attention (same result as a block-diagonal mask, cheaper).
       const { hs, references } = this.decoder.forward(tgt, anchors, encoded.memory, encoded.pos, this.bboxEmbed, {
         memoryKeyPaddingMask: encoded.mask,
-        selfAttnMask,
+        selfAttnBlocks: all.length > 1 ? sizes : undefined,
       });
       // A caller needing only the final layer (a teacher) is spared the earlier layers' heads.
       const keep = options.finalLayerOnly ? hs.length - 1 : 0;

@@ -76,7 +76,7 @@ export class DabDecoderLayer extends Module {
       // Inputs of batch 1 (shared queries) stay batch 1 up to the cross-attention.
       const v = this.p('sa_v_proj', x.tgt);
       const bq = Math.max(q.shape[0]!, k.shape[0]!, v.shape[0]!);
-      const sa = this.selfAttn.forward(toBatch(q, bq), toBatch(k, bq), toBatch(v, bq), { attnMask: masks.selfAttnMask, dropout: (t) => d[0]!.forward(t) });
+      const sa = this.selfAttn.forward(toBatch(q, bq), toBatch(k, bq), toBatch(v, bq), { attnMask: masks.selfAttnMask, blocks: masks.selfAttnBlocks, dropout: (t) => d[0]!.forward(t) });
       let tgt = this.norms[0].forward(tf.add(x.tgt, d[1]!.forward(sa)));
       // Cross-attention: [content, position] per head for queries and keys.
       let qc = this.p('ca_qcontent_proj', tgt);

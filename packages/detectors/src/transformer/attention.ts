@@ -10,6 +10,12 @@ export interface AttentionMasks {
 }
 
 export interface AttentionOptions extends AttentionMasks {
+  /**
+   * Self-attention among contiguous query blocks of these sizes (sum = Lq = Lk), each attending
+   * only within itself: the same result as a block-diagonal `attnMask` (masked scores get exactly
+   * zero weight) at sum-of-squares instead of square cost. Not combined with the masks.
+   */
+  blocks?: readonly number[];
   /** Applied to the attention weights (PyTorch's MultiheadAttention dropout). */
   dropout?: (t: tf.Tensor) => tf.Tensor;
 }
@@ -33,6 +39,8 @@ export function multiHeadAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, num
   if (dqk % numHeads !== 0 || dv % numHeads !== 0 || k.shape[2] !== dqk || v.shape[1] !== lk || k.shape[0] !== b || v.shape[0] !== b) {
     throw new DetkitError('INVALID_ARGUMENT', `multiHeadAttention: incompatible shapes q [${q.shape}] k [${k.shape}] v [${v.shape}] for ${numHeads} heads`);
   }
+  const blocks = opts.blocks?.filter((s) => s > 0);
+  if (blocks && blocks.length > 1) return blockAttention(q, k, v, numHeads, blocks, opts);
   return tf.tidy(() => {
     const scale = 1 / Math.sqrt(dqk / numHeads);
     const qh = splitHeads(tf.mul(q, scale), numHeads);
@@ -56,6 +64,33 @@ export function multiHeadAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, num
     if (opts.dropout) weights = opts.dropout(weights);
     const out = tf.matMul(tf.reshape(weights, [b * numHeads, lq, lk]) as tf.Tensor3D, vh);
     return tf.reshape(tf.transpose(tf.reshape(out, [b, numHeads, lq, dv / numHeads]), [0, 2, 1, 3]), [b, lq, dv]) as tf.Tensor3D;
+  });
+}
+
+/** `[B*H,L,dh]` -> `[B,L,H*dh]`. */
+function mergeHeads(x: tf.Tensor, b: number, heads: number): tf.Tensor3D {
+  const [, l, dh] = x.shape as [number, number, number];
+  return tf.reshape(tf.transpose(tf.reshape(x, [b, heads, l, dh]), [0, 2, 1, 3]), [b, l, heads * dh]) as tf.Tensor3D;
+}
+
+/** multiHeadAttention with `blocks`: one softmax attention per block (see AttentionOptions.blocks). */
+function blockAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, numHeads: number, blocks: number[], opts: AttentionOptions): tf.Tensor3D {
+  const [b, lq, dqk] = q.shape as [number, number, number];
+  const total = blocks.reduce((a, s) => a + s, 0);
+  if (total !== lq || k.shape[1] !== lq || opts.attnMask || opts.keyPaddingMask) {
+    throw new DetkitError('INVALID_ARGUMENT', `multiHeadAttention: blocks [${blocks}] need Lq = Lk = ${total} (got ${lq}, ${k.shape[1]}) and no attnMask / keyPaddingMask`);
+  }
+  return tf.tidy(() => {
+    const scale = 1 / Math.sqrt(dqk / numHeads);
+    const qs = tf.split(splitHeads(tf.mul(q, scale), numHeads), blocks, 1);
+    const ks = tf.split(splitHeads(k, numHeads), blocks, 1);
+    const vs = tf.split(splitHeads(v, numHeads), blocks, 1);
+    const outs = blocks.map((_, i) => {
+      let weights = tf.softmax(tf.matMul(qs[i]!, ks[i]!, false, true), -1);
+      if (opts.dropout) weights = opts.dropout(weights);
+      return tf.matMul(weights, vs[i]!);
+    });
+    return mergeHeads(tf.concat(outs, 1), b, numHeads);
   });
 }
 

@@ -7,6 +7,8 @@ import { type LayerOptions, subSeed } from './encoder.js';
 export interface DecoderMasks {
   memoryKeyPaddingMask?: tf.Tensor2D;
   selfAttnMask?: AttentionMasks['attnMask'];
+  /** Isolated contiguous query groups for self-attention, cheaper than `selfAttnMask` (see AttentionOptions.blocks); decoders that do not read it need the mask. */
+  selfAttnBlocks?: readonly number[];
 }
 
 /**

@@ -62,11 +62,14 @@ export function kdSegmentLosses(segments: readonly KdSegment[], options: Resolve
     if (lambda.l1 > 0) cols.push(tf.mul(w, tf.mean(tf.abs(tf.sub(sb, tb)), -1)));
     if (lambda.giou > 0) cols.push(tf.mul(w, tf.sub(1, elementwiseGiou(boxCxcywhToXyxy(sb as tf.Tensor2D), boxCxcywhToXyxy(tb as tf.Tensor2D)))));
     cols.push(w);
-    // Segment sums: [S,total] 0/1 matrix times [total,k] columns.
-    const seg = new Float32Array(segments.length * total);
+    // Segment sums: the [k+1,total] rows times a [total,S] 0/1 matrix (rows stack contiguously: cheap).
+    const seg = new Float32Array(total * segments.length);
     let start = 0;
-    sizes.forEach((n, i) => (seg.fill(1, i * total + start, i * total + start + n), (start += n)));
-    const sums = tf.matMul(tf.tensor2d(seg, [segments.length, total]), tf.stack(cols, 1) as tf.Tensor2D);
+    sizes.forEach((n, i) => {
+      for (let p = start; p < start + n; p++) seg[p * segments.length + i] = 1;
+      start += n;
+    });
+    const sums = tf.transpose(tf.matMul(tf.stack(cols, 0) as tf.Tensor2D, tf.tensor2d(seg, [total, segments.length]))); // [S,k+1]
     const k = cols.length - 1;
     const wSum = tf.maximum(tf.slice(sums, [0, k], [-1, 1]), 1e-6);
     // Divisor per column: the weight sum for L1 / GIoU; for KL the configured normaliser.

@@ -14,6 +14,7 @@ import { conv2DBackpropInputWasm } from './transposed-conv.js';
 import { makeSharedIdentity } from './identity.js';
 import { makeFastSlice, makeFastSplitV } from './slice.js';
 import { makeFastTile } from './tile.js';
+import { makeFastConcat } from './concat.js';
 
 const MARK = Symbol.for('detkit.wasmKernel');
 type Marked = KernelFunc & { [MARK]?: { original?: KernelFunc } };
@@ -76,10 +77,11 @@ export function installWasmKernels(): WasmKernelReport {
   override('Slice', makeFastSlice, report);
   override('SplitV', makeFastSplitV, report);
   override('Tile', makeFastTile, report);
+  override('Concat', makeFastConcat, report);
   return report;
 }
 
-const OVERRIDDEN = ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'Identity', 'Slice', 'SplitV', 'Tile'];
+const OVERRIDDEN = ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'Identity', 'Slice', 'SplitV', 'Tile', 'Concat'];
 
 /** Restores the stock wasm kernels (benchmarks compare before/after in one process). */
 export function uninstallWasmKernels(): void {

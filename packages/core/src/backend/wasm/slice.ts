@@ -10,7 +10,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callKernel } from './wasm-ops.js';
 
 /** Below this run length an element loop beats `set(subarray(...))` (measured, V8 20). */
-const SHORT_RUN = 48;
+export const SHORT_RUN = 48;
 
 /** Copies the box `begin`/`size` of contiguous x into a new tensor (numeric dtypes). */
 export function sliceHeap(backend: BackendWasm, x: TensorInfo, begin: number[], size: number[]): TensorInfo {

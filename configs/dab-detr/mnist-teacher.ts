@@ -30,11 +30,13 @@ export default defineConfig({
   },
   evaluator: { type: 'coco' },
   train: {
-    maxIters: 10000,
+    // The shipped checkpoint's schedule: 5000 iterations, lr x0.1 from iteration 4400.
+    maxIters: 5000,
     optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4 },
+    lrSchedule: { type: 'lr-schedule', policy: 'step', milestones: [4400], gamma: 0.1 },
     clipGradNorm: 0.1,
-    evalInterval: 1000,
-    checkpointInterval: 1000,
+    evalInterval: 500,
+    checkpointInterval: 500,
     logInterval: 50,
   },
 });

@@ -37,9 +37,10 @@ function reportError(e: unknown): number {
   return EXIT.internal;
 }
 
-// Run only when executed directly (not when imported by tests). Exit explicitly: a tfjs
-// backend or a plugin may keep handles open after the work is done.
+// Run only when this file is executed directly (`node .../cli/main.js`; the `detkit` bin is
+// bin/detkit.js, which calls runCli itself). Exit explicitly: a tfjs backend or a plugin may
+// keep handles open after the work is done.
 const invokedAs = process.argv[1] ?? '';
-if (/(^|[\\/])(main\.(ts|js)|detkit)$/.test(invokedAs)) {
+if (/(^|[\\/])main\.(ts|js)$/.test(invokedAs)) {
   process.exit(await runCli(process.argv.slice(2)));
 }

@@ -34,22 +34,25 @@ export function matMulShape(a: TensorInfo, b: TensorInfo, transposeA: boolean, t
 }
 
 /**
- * a3 as a contiguous [batch, m, k] (transposing if the flag says so); the caller releases it.
+ * `x` as a contiguous [batch, rows, cols] matrix stack: a reshape, or a transpose when the
+ * operand is stored as [batch, cols, rows] (its matmul flag set). The caller releases it.
  */
-export function plainA(backend: BackendWasm, a: TensorInfo, s: MatMulShape, batch: number, transposeA: boolean): TensorInfo {
-  if (!transposeA) return reshape(backend, a, [batch, s.m, s.k]);
-  const a3 = reshape(backend, a, [batch, s.k, s.m]);
-  const t = transpose(backend, a3, [0, 2, 1]);
-  release(backend, a3);
+function contiguousMatrices(backend: BackendWasm, x: TensorInfo, batch: number, rows: number, cols: number, transposed: boolean): TensorInfo {
+  if (!transposed) return reshape(backend, x, [batch, rows, cols]);
+  const stored = reshape(backend, x, [batch, cols, rows]);
+  const t = transpose(backend, stored, [0, 2, 1]);
+  release(backend, stored);
   return t;
 }
 
+/** The left operand as [batch, m, k]. */
+export function plainA(backend: BackendWasm, a: TensorInfo, s: MatMulShape, batch: number, transposeA: boolean): TensorInfo {
+  return contiguousMatrices(backend, a, batch, s.m, s.k, transposeA);
+}
+
+/** The right operand as [batch, k, n]. */
 export function plainB(backend: BackendWasm, b: TensorInfo, s: MatMulShape, batch: number, transposeB: boolean): TensorInfo {
-  if (!transposeB) return reshape(backend, b, [batch, s.k, s.n]);
-  const b3 = reshape(backend, b, [batch, s.n, s.k]);
-  const t = transpose(backend, b3, [0, 2, 1]);
-  release(backend, b3);
-  return t;
+  return contiguousMatrices(backend, b, batch, s.k, s.n, transposeB);
 }
 
 /** Copies rows [start, start+count) of a contiguous tensor into a fresh tensor of `shape`. */

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
   const norm = globalGradNorm(grads);
-  const coef = maxNorm / (norm + 1e-6);
+  const coef = clipCoefficient(norm, maxNorm);
   const out = new Map<string, tf.Tensor>();
   tf.tidy(() => {
     for (const [k, g] of grads) out.set(k, tf.keep(coef < 1 ? tf.mul(g, coef) : tf.clone(g)));
@@ -16,8 +16,25 @@ export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { 
   return { grads: out, norm };
 }
 
-/** sqrt(sum over gradients of sum(g^2)), accumulated in one tensor so there is a single read. */
-export function globalGradNorm(grads: Map<string, tf.Tensor>): number {
-  if (grads.size === 0) return 0;
-  return tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+/** PyTorch's clipping factor: gradients are scaled by it when it is below 1. */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  return maxNorm / (norm + 1e-6);
+}
+
+/**
+ * sqrt(sum over gradients of sum(g^2)) as a scalar tensor the caller disposes, so a caller
+ * can read it together with other numbers in one device->host transfer.
+ */
+export function globalGradNormTensor(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
+  return tf.tidy(() => (grads.size === 0 ? tf.scalar(0) : tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))))) as tf.Scalar;
+}
+
+/** The global L2 norm of `grads` as a number (one read). */
+export function globalGradNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
+  const norm = globalGradNormTensor(grads);
+  try {
+    return norm.dataSync()[0]!;
+  } finally {
+    norm.dispose();
+  }
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '../errors.js';
+import { clipCoefficient, globalGradNormTensor } from '../optim/clip-grad-norm.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { LossTerms } from './model.js';
 
@@ -47,11 +48,7 @@ export function trainStep(
   for (const [varName, g] of Object.entries(grads)) byName.set(nameOfVar.get(varName) ?? varName, g);
   const disposeGrads = () => byName.forEach((g) => g.dispose());
 
-  const packed = tf.tidy(() => {
-    const sq = [...byName.values()].map((g) => tf.sum(tf.square(g)));
-    const norm = sq.length === 0 ? tf.scalar(0) : tf.sqrt(sq.length === 1 ? sq[0]! : tf.addN(sq));
-    return tf.concat([readout!, tf.reshape(norm, [1])]);
-  });
+  const packed = tf.tidy(() => tf.concat([readout!, tf.reshape(globalGradNormTensor(byName), [1])]));
   let numbers: Float32Array;
   try {
     numbers = packed.dataSync() as Float32Array;
@@ -73,7 +70,7 @@ export function trainStep(
   }
 
   if (clipNorm !== undefined && clipNorm > 0) {
-    const coef = clipNorm / (gradNorm + 1e-6);
+    const coef = clipCoefficient(gradNorm, clipNorm);
     if (coef < 1) {
       for (const [name, g] of byName) {
         byName.set(name, tf.mul(g, coef));

@@ -200,8 +200,10 @@ export async function runDemo(raw: DemoOptions & Record<string, unknown>): Promi
   process.stderr.write(`demo: report written to ${join(workDir, 'report.md')}\n`);
   const kdAp = results[1]!.final.AP ?? 0;
   const aloneAp = results[0]!.final.AP ?? 0;
-  const verdict = kdAp > aloneAp ? 'improved' : kdAp === aloneAp ? 'did not change' : 'lowered';
-  process.stderr.write(`demo: KD-DETR ${verdict} the student's AP (${(100 * aloneAp).toFixed(1)} -> ${(100 * kdAp).toFixed(1)}, at equal iterations)\n`);
+  // Judge on the numbers as printed (2 decimals), so the verdict never contradicts them.
+  const [alone, kd] = [aloneAp, kdAp].map((ap) => (100 * ap).toFixed(2));
+  const verdict = Number(kd) > Number(alone) ? 'improved' : kd === alone ? 'did not change' : 'lowered';
+  process.stderr.write(`demo: KD-DETR ${verdict} the student's AP (${alone} -> ${kd}, at equal iterations)\n`);
   return 0;
 }
 

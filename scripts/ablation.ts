@@ -1,13 +1,15 @@
 // KD-DETR ablation on MNIST-detection (long: hours on this machine; never in CI).
 //   npm run experiment:ablation -- [--iters 1500] [--seeds 0,1,2] [--jobs 2] [--eval-interval 250]
 //     [--teacher-checkpoint checkpoints/dab-detr-mnist-teacher.safetensors] [--out work_dirs/ablation]
-//     [--only alone,kd-gs] [--train-count 8000] [--val-count 500]
+//     [--only alone,kd-gs] [--train-count 8000] [--val-count 500] [--general-count 300] [--summarize]
+// A run whose result.json exists and whose config is unchanged is reused, so an interrupted
+// ablation resumes where it stopped; --summarize trains nothing and tabulates the finished runs.
 // For each seed, at equal iterations: the student alone; general only; specific only;
 // general+specific; general+specific without foreground weighting; hungarian-logits; and the
 // student alone with as many extra detection queries as KD-DETR adds distillation points.
 // Writes <out>/ablation.md (mean and spread of AP over seeds) and <out>/ablation-ap.png.
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@detkit/core';
@@ -16,6 +18,7 @@ import { runJobs, type TrainingJob } from '../packages/kd-detr/src/demo/jobs.js'
 import { PALETTE, writeLineChartPng } from '../packages/kd-detr/src/demo/chart.js';
 import { RunsProgress } from '../packages/kd-detr/src/demo/progress.js';
 import { meanStd, pct } from '../packages/kd-detr/src/demo/report.js';
+import { claimsTable, PAPER_CLAIMS, type ApBySeed } from '../packages/kd-detr/src/demo/claims.js';
 import type { TrainingResult } from '../packages/kd-detr/src/demo/run-training.js';
 
 const { values: a } = parseArgs({
@@ -31,6 +34,7 @@ const { values: a } = parseArgs({
     'val-count': { type: 'string', default: '500' },
     'general-count': { type: 'string', default: '300' },
     only: { type: 'string' },
+    summarize: { type: 'boolean', default: false },
     out: { type: 'string', default: 'work_dirs/ablation' },
   },
 });
@@ -76,24 +80,44 @@ const settings = {
   batchSize: Number((student.data as { batchSize?: number }).batchSize ?? 8),
 };
 const jobs: TrainingJob[] = [];
+const finished: TrainingResult[] = [];
 const keyOf = new Map<string, { variant: string; seed: number }>();
 for (const seed of seeds) {
   for (const v of variants) {
     const dir = join(out, `${v.key}-seed${seed}`);
-    const cfg = studentRunConfig({ ...settings, seed }, v.model ?? student.model, student.train.optimizer, dir, v.distill);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'config.json.tmp'), JSON.stringify(cfg, null, 2));
-    await rename(join(dir, 'config.json.tmp'), join(dir, 'config.json'));
     const name = `${v.key}/seed${seed}`;
     keyOf.set(name, { variant: v.key, seed });
+    const text = JSON.stringify(studentRunConfig({ ...settings, seed }, v.model ?? student.model, student.train.optimizer, dir, v.distill), null, 2);
+    const previous = await finishedRun(dir, text);
+    if (previous) {
+      finished.push({ ...previous, name });
+      continue;
+    }
+    if (a.summarize) continue;
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'config.json.tmp'), text);
+    await rename(join(dir, 'config.json.tmp'), join(dir, 'config.json'));
     jobs.push({ name, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log') });
   }
 }
-console.error(`ablation: ${variants.length} variants x ${seeds.length} seeds = ${jobs.length} runs of ${iters} iterations, ${a.jobs} in parallel -> ${out}`);
+
+/** The result of a run in `dir` that finished with exactly this config, if there is one. */
+async function finishedRun(dir: string, configText: string): Promise<TrainingResult | undefined> {
+  const [config, result] = [join(dir, 'config.json'), join(dir, 'result.json')];
+  if (!existsSync(config) || !existsSync(result)) return undefined;
+  if ((await readFile(config, 'utf8')) !== configText) return undefined;
+  return JSON.parse(await readFile(result, 'utf8')) as TrainingResult;
+}
+
+await mkdir(out, { recursive: true });
+console.error(
+  `ablation: ${variants.length} variants x ${seeds.length} seeds of ${iters} iterations -> ${out}: ` +
+    `${finished.length} finished, ${jobs.length} to run, ${a.jobs} in parallel`,
+);
 const progress = new RunsProgress(100);
 let results: TrainingResult[];
 try {
-  results = await runJobs(jobs, Number(a.jobs), (m) => progress.handle(m));
+  results = [...finished, ...(await runJobs(jobs, Number(a.jobs), (m) => progress.handle(m)))];
 } finally {
   progress.stop();
 }
@@ -107,10 +131,11 @@ const lines = [
   '# KD-DETR ablation on MNIST-detection',
   '',
   `Student ${a['student-config']}, teacher ${a['teacher-config']} (${checkpoint}); ${iters} iterations per run, seeds ${seeds.join(', ')}; ` +
-    `${settings.trainCount} training images, ${settings.valCount} validation images. AP in percent: mean ± sample std over seeds [min, max].`,
+    `${settings.trainCount} training images, ${settings.valCount} validation images, ${general} general points. ` +
+    'AP in percent: mean ± sample std over seeds [min, max]; n: seeds finished.',
   '',
-  '| variant | AP | AP50 | AP75 | APs | APm | APl | ms/it |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| variant | n | AP | AP50 | AP75 | APs | APm | APl | ms/it |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 const series = [];
 for (const [i, v] of variants.entries()) {
@@ -121,8 +146,8 @@ for (const [i, v] of variants.entries()) {
     const { mean, std } = meanStd(xs);
     return `${pct(mean)} ± ${(100 * std).toFixed(1)} [${pct(Math.min(...xs))}, ${pct(Math.max(...xs))}]`;
   };
-  const ms = meanStd(rs.map((r) => r.msPerIter)).mean.toFixed(0);
-  lines.push(`| ${v.label} | ${['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'].map(cell).join(' | ')} | ${ms} |`);
+  const ms = rs.length ? meanStd(rs.map((r) => r.msPerIter)).mean.toFixed(0) : 'n/a';
+  lines.push(`| ${v.label} | ${rs.length} | ${['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'].map(cell).join(' | ')} | ${ms} |`);
   const iterSet = [...new Set(rs.flatMap((r) => r.history.map((h) => h.iter)))].sort((x, y) => x - y);
   const at = (it: number) => rs.map((r) => r.history.find((h) => h.iter === it)?.metrics.AP).filter((x): x is number => x !== undefined).map((x) => 100 * x);
   series.push({
@@ -132,7 +157,20 @@ for (const [i, v] of variants.entries()) {
     band: iterSet.map((it) => [it, Math.min(...at(it)), Math.max(...at(it))] as [number, number, number]),
   });
 }
-lines.push('', '![validation AP (mean over seeds, band: min..max)](ablation-ap.png)', '');
+const finalAp = new Map<string, ApBySeed>(
+  [...byVariant].map(([k, rs]) => [k, new Map(rs.filter((r) => r.final.AP !== undefined).map((r) => [keyOf.get(r.name)!.seed, r.final.AP!]))]),
+);
+lines.push(
+  '',
+  '## The paper\'s directions, checked',
+  '',
+  'Gains are paired: each seed\'s runs share initialisation and data order, so the per-seed difference in final AP is compared.',
+  '',
+  claimsTable(PAPER_CLAIMS, finalAp),
+  '',
+  '![validation AP (mean over seeds, band: min..max)](ablation-ap.png)',
+  '',
+);
 await writeLineChartPng(join(out, 'ablation-ap.png'), series, { title: 'KD-DETR ablation: validation AP (mean over seeds)', xLabel: 'iteration', yLabel: 'AP (%)', width: 900, height: 520 });
 await writeFile(join(out, 'ablation.md.tmp'), lines.join('\n'));
 await rename(join(out, 'ablation.md.tmp'), join(out, 'ablation.md'));

@@ -1,0 +1,32 @@
+import test from 'ava';
+import { claimsTable, judge, pairedGain, type Claim } from '../src/demo/claims.js';
+
+const runs = (aps: Record<number, number>) => new Map(Object.entries(aps).map(([s, ap]) => [Number(s), ap]));
+
+test('paired gain: per-seed differences over the seeds both finished, by hand', (t) => {
+  // seeds 0,1,2 vs 0,1 (seed 2 unfinished): diffs 0.03 and 0.01 -> mean 0.02, std sqrt(2e-4)
+  const g = pairedGain(runs({ 0: 0.05, 1: 0.04, 2: 0.9 }), runs({ 1: 0.03, 0: 0.02 }));
+  t.is(g.n, 2);
+  t.deepEqual(g.diffs.map((d) => +d.toFixed(12)), [0.03, 0.01]);
+  t.true(Math.abs(g.mean - 0.02) < 1e-12);
+  t.true(Math.abs(g.std - Math.sqrt(2e-4)) < 1e-12);
+});
+
+test('verdicts: clear gain, gain within the seed spread, loss, threshold, unmeasured', (t) => {
+  const beats: Claim = { text: 'a beats b', better: 'a', worse: 'b' };
+  const ap = (a: Record<number, number>, b: Record<number, number>) => new Map([['a', runs(a)], ['b', runs(b)]]);
+  t.is(judge(beats, ap({ 0: 0.03, 1: 0.04, 2: 0.05 }, { 0: 0.01, 1: 0.02, 2: 0.03 })).verdict, 'holds');
+  // mean +0.01 but one seed lost: not a clear win
+  t.is(judge(beats, ap({ 0: 0.05, 1: 0.02, 2: 0.02 }, { 0: 0.01, 1: 0.02, 2: 0.03 })).verdict, 'holds, within seed spread');
+  t.is(judge(beats, ap({ 0: 0.01 }, { 0: 0.02 })).verdict, 'does not hold');
+  const byThree: Claim = { ...beats, atLeast: 0.03 };
+  t.is(judge(byThree, ap({ 0: 0.05, 1: 0.06 }, { 0: 0.03, 1: 0.04 })).verdict, 'does not hold'); // +2.0 < +3.0
+  t.is(judge(byThree, ap({ 0: 0.07, 1: 0.08 }, { 0: 0.03, 1: 0.04 })).verdict, 'holds');
+  t.is(judge(beats, new Map([['a', runs({ 0: 0.1 })]])).verdict, 'not measured');
+  t.is(judge(beats, ap({ 0: 0.1 }, { 1: 0.1 })).verdict, 'not measured');
+});
+
+test('the claims table shows gains in AP points and how many seeds cleared the bar', (t) => {
+  const md = claimsTable([{ text: 'a beats b', better: 'a', worse: 'b' }], new Map([['a', runs({ 0: 0.05, 1: 0.04 })], ['b', runs({ 0: 0.02, 1: 0.03 })]]));
+  t.regex(md, /\| a beats b \| \+2\.0 ± 1\.4 \| 2\/2 \| holds \|/);
+});

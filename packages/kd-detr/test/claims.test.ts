@@ -1,5 +1,5 @@
 import test from 'ava';
-import { claimsTable, judge, pairedGain, type Claim } from '../src/demo/claims.js';
+import { claimsTable, judge, pairedGain, signedPoints, type Claim } from '../src/demo/claims.js';
 
 const runs = (aps: Record<number, number>) => new Map(Object.entries(aps).map(([s, ap]) => [Number(s), ap]));
 
@@ -29,4 +29,13 @@ test('verdicts: clear gain, gain within the seed spread, loss, threshold, unmeas
 test('the claims table shows gains in AP points and how many seeds cleared the bar', (t) => {
   const md = claimsTable([{ text: 'a beats b', better: 'a', worse: 'b' }], new Map([['a', runs({ 0: 0.05, 1: 0.04 })], ['b', runs({ 0: 0.02, 1: 0.03 })]]));
   t.regex(md, /\| a beats b \| \+2\.0 ± 1\.4 \| 2\/2 \| holds \|/);
+});
+
+test('signed AP points: sign, rounding, no negative zero; one seed shows no spread', (t) => {
+  t.is(signedPoints(0.012), '+1.2');
+  t.is(signedPoints(-0.0251), '-2.5');
+  t.is(signedPoints(-1e-17), '0.0');
+  t.is(signedPoints(0.0004), '0.0');
+  const md = claimsTable([{ text: 'a beats b', better: 'a', worse: 'b' }], new Map([['a', runs({ 0: 0.022 })], ['b', runs({ 0: 0.022 })]]));
+  t.regex(md, /\| a beats b \| 0\.0 \| 0\/1 \| does not hold \|/);
 });

@@ -65,8 +65,15 @@ export function claimsTable(claims: readonly Claim[], ap: ReadonlyMap<string, Ap
   const lines = ['| claim (paper) | gain, AP points: mean ± std over seeds | seeds past the bar | verdict here |', '| --- | --- | --- | --- |'];
   for (const c of claims) {
     const { verdict, gain, cleared } = judge(c, ap);
-    const g = gain ? `${gain.mean >= 0 ? '+' : ''}${(100 * gain.mean).toFixed(1)} ± ${(100 * gain.std).toFixed(1)}` : 'n/a';
+    const g = !gain ? 'n/a' : gain.n < 2 ? signedPoints(gain.mean) : `${signedPoints(gain.mean)} ± ${(100 * gain.std).toFixed(1)}`;
     lines.push(`| ${c.text} | ${g} | ${gain ? `${cleared}/${gain.n}` : 'n/a'} | ${verdict} |`);
   }
   return lines.join('\n');
+}
+
+/** A fraction as signed AP points with one decimal: 0.012 -> '+1.2', -1e-17 -> '0.0'. */
+export function signedPoints(x: number): string {
+  const text = (100 * x).toFixed(1);
+  if (Number(text) === 0) return '0.0';
+  return x > 0 ? `+${text}` : text;
 }

@@ -55,7 +55,7 @@ const general = Number(a['general-count']);
 const teacherQueries = Number(teacher.model.numQueries ?? 300);
 const kdPoints = general + teacherQueries;
 const teacherRef = { config: teacherConfig, checkpoint };
-const kd = (samplers: object[], extra: object = {}) => ({ type: 'kd-detr', method: 'kd-detr', teacher: teacherRef, samplers, ...extra });
+const kd = (samplers: object[], extra: object = {}) => ({ type: 'kd-detr', method: 'kd-detr', teacher: teacherRef, samplers, klNormalizer: 'sum', ...extra });
 const G = { type: 'general', count: general };
 const S = { type: 'specific' };
 

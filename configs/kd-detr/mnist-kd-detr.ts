@@ -17,6 +17,6 @@ export default defineConfig({
     temperature: 10,
     weights: { cls: 1, l1: 5, giou: 2 },
     foregroundWeighting: true,
-    klNormalizer: 'weights',
+    klNormalizer: 'sum',
   },
 });

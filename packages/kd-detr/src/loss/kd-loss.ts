@@ -45,7 +45,7 @@ export function resolveKdLossOptions(o: KdLossOptions = {}): ResolvedKdLossOptio
     temperature: o.temperature ?? 10,
     weights: { cls: 1, l1: 5, giou: 2, ...o.weights },
     foregroundWeighting: o.foregroundWeighting ?? true,
-    klNormalizer: o.klNormalizer ?? 'weights',
+    klNormalizer: o.klNormalizer ?? 'sum',
   };
   if (!(r.temperature > 0) || !Number.isFinite(r.temperature)) {
     throw new DetkitError('CONFIG_INVALID', `kd-detr loss: temperature must be a finite number > 0, got ${o.temperature}`, { key: 'temperature' });

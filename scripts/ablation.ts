@@ -11,10 +11,10 @@
 // student alone with as many extra detection queries as KD-DETR adds distillation points.
 // Writes <out>/ablation.md (mean and spread of AP over seeds) and <out>/ablation-ap.png.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@detkit/core';
+import { loadConfig, writeFileAtomic } from '@detkit/core';
 import { studentRunConfig } from '../packages/kd-detr/src/demo/demo-command.js';
 import { runJobs, type TrainingJob } from '../packages/kd-detr/src/demo/jobs.js';
 import { PALETTE, writeLineChartPng } from '../packages/kd-detr/src/demo/chart.js';
@@ -22,6 +22,7 @@ import { RunsProgress } from '../packages/kd-detr/src/demo/progress.js';
 import { meanStd, pct } from '../packages/kd-detr/src/demo/report.js';
 import { claimsTable, PAPER_CLAIMS, type ApBySeed } from '../packages/kd-detr/src/demo/claims.js';
 import type { TrainingResult } from '../packages/kd-detr/src/demo/run-training.js';
+import { resolveKdLossOptions } from '../packages/kd-detr/src/loss/kd-loss.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -55,7 +56,9 @@ const general = Number(a['general-count']);
 const teacherQueries = Number(teacher.model.numQueries ?? 300);
 const kdPoints = general + teacherQueries;
 const teacherRef = { config: teacherConfig, checkpoint };
-const kd = (samplers: object[], extra: object = {}) => ({ type: 'kd-detr', method: 'kd-detr', teacher: teacherRef, samplers, klNormalizer: 'sum', ...extra });
+// Named in every run's config (not left to the default) so runs made under another default are never reused.
+const klNormalizer = resolveKdLossOptions().klNormalizer;
+const kd = (samplers: object[], extra: object = {}) => ({ type: 'kd-detr', method: 'kd-detr', teacher: teacherRef, samplers, klNormalizer, ...extra });
 const G = { type: 'general', count: general };
 const S = { type: 'specific' };
 
@@ -96,9 +99,7 @@ for (const seed of seeds) {
       continue;
     }
     if (a.summarize) continue;
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'config.json.tmp'), text);
-    await rename(join(dir, 'config.json.tmp'), join(dir, 'config.json'));
+    await writeFileAtomic(join(dir, 'config.json'), text);
     jobs.push({ name, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log') });
   }
 }
@@ -133,7 +134,7 @@ const lines = [
   '# KD-DETR ablation on MNIST-detection',
   '',
   `Student ${a['student-config']}, teacher ${a['teacher-config']} (${checkpoint}); ${iters} iterations per run, seeds ${seeds.join(', ')}; ` +
-    `${settings.trainCount} training images, ${settings.valCount} validation images, ${general} general points. ` +
+    `${settings.trainCount} training images, ${settings.valCount} validation images, ${general} general points, klNormalizer '${klNormalizer}'. ` +
     'AP in percent: mean ± sample std over seeds [min, max]; n: seeds finished.',
   '',
   '| variant | n | AP | AP50 | AP75 | APs | APm | APl | ms/it |',
@@ -175,6 +176,5 @@ lines.push(
   '',
 );
 await writeLineChartPng(join(out, 'ablation-ap.png'), series, { title: 'KD-DETR ablation: validation AP (mean over seeds)', xLabel: 'iteration', yLabel: 'AP (%)', width: 900, height: 520 });
-await writeFile(join(out, 'ablation.md.tmp'), lines.join('\n'));
-await rename(join(out, 'ablation.md.tmp'), join(out, 'ablation.md'));
+await writeFileAtomic(join(out, 'ablation.md'), lines.join('\n'));
 console.log(lines.join('\n'));

@@ -70,7 +70,7 @@ export function registerKdDetr(ctx: PluginContext): void {
         throw new DetkitError('CONFIG_INVALID', (e as Error).message, { key: 'sampler general' });
       }
     },
-    { description: 'KD-DETR general points: random pre-sigmoid N(mean, std) anchors, resampled every iteration (seed + iter)' },
+    { description: 'KD-DETR general points: random pre-sigmoid N(mean, std) anchors, resampled every iteration (seeded by a hash of run seed and iteration)' },
   );
   ctx.register<QuerySampler>('sampler', 'specific', (params) => new SpecificSampler({ name: new Params('sampler specific', params, ['name']).string('name') }), {
     description: "KD-DETR specific points: the teacher's own learned anchors, detached",

@@ -19,6 +19,26 @@ test('general points are resampled every iteration and identical within one', (t
   t.notDeepEqual(Array.from(a.dataSync()), Array.from(c.dataSync()));
 });
 
+test('run seeds 0, 1, 2 give different point streams, not one stream shifted by an iteration', (t) => {
+  const points = (seed: number, iter: number) => {
+    const q = new GeneralSampler({ count: 8, seed }).sample({ iter, teacherAnchors: teacherAnchors() });
+    const v = Array.from(q.dataSync());
+    q.dispose();
+    return v;
+  };
+  const iters = [0, 1, 2, 3, 4, 5];
+  const streams = [0, 1, 2].map((seed) => iters.map((it) => points(seed, it)));
+  // No iteration of one seed's stream (within a window of shifts) reproduces another seed's points.
+  for (let a = 0; a < 3; a++) {
+    for (let b = 0; b < 3; b++) {
+      if (a === b) continue;
+      for (const i of iters) for (const j of iters) t.notDeepEqual(streams[a]![i], streams[b]![j], `seed ${a} iter ${i} = seed ${b} iter ${j}`);
+    }
+  }
+  // Still a pure function of (seed, iteration): a resumed run sees the same points.
+  t.deepEqual(points(1, 4), streams[1]![4]);
+});
+
 test('general points follow the configured normal in pre-sigmoid space', (t) => {
   const s = new GeneralSampler({ count: 5000, seed: 1, mean: 0.5, std: 2 });
   const x = Array.from(s.sample({ iter: 0, teacherAnchors: teacherAnchors() }).dataSync());

@@ -7,7 +7,7 @@ export interface GeneralSamplerOptions {
   /** Mean and standard deviation of the pre-sigmoid normal (reference: N(0, 1)). */
   mean?: number;
   std?: number;
-  /** Base seed; the points of iteration k come from seed + k. */
+  /** Run seed; the points of iteration k come from a hash of (seed, k). */
   seed?: number;
   /** Group name in loss-term names (default 'general'); distinct names let two general samplers coexist. */
   name?: string;
@@ -41,6 +41,18 @@ export class GeneralSampler implements QuerySampler {
   }
 
   sample(ctx: SamplerContext): tf.Tensor2D {
-    return tf.randomNormal([this.count, 4], this.mean, this.std, 'float32', this.seed + ctx.iter);
+    return tf.randomNormal([this.count, 4], this.mean, this.std, 'float32', pointStreamSeed(this.seed, ctx.iter));
   }
+}
+
+/**
+ * The random-op seed of iteration `iter` of a run seeded `seed`. A hash, not `seed + iter`:
+ * with a sum, seed 1's stream is seed 0's shifted by one iteration, so "different seeds"
+ * would distil through the same points.
+ */
+export function pointStreamSeed(seed: number, iter: number): number {
+  let h = Math.imul(seed ^ 0x3c6ef372, 0x9e3779b1) ^ Math.imul(iter + 0x165667b1, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return ((h ^ (h >>> 16)) >>> 0) & 0x7fffffff;
 }

@@ -75,7 +75,7 @@ export function buildBenchDetr(): BenchDetr {
 
   const forwardLoss = (images: tf.Tensor4D, labels: tf.Tensor, boxes: tf.Tensor): tf.Scalar => {
     let x: tf.Tensor4D = images;
-    for (const c of convs) x = tf.relu(tf.add(tf.conv2d(x, c.w as tf.Tensor4D, 2, 'same'), c.b));
+    for (const c of convs) x = tf.relu(tf.add(tf.conv2d(x, c.w as tf.Tensor4D, 2, 'same'), c.b)) as tf.Tensor4D;
     const b = x.shape[0];
     let mem = tf.add(tf.reshape(x, [b, -1, D]), pos); // [B, 64, D]
     for (const l of enc) {

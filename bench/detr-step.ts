@@ -2,7 +2,7 @@
 // tfjs-notes.md: stock wasm (backbone frozen: stock wasm lacks Conv2DBackpropFilter) vs
 // detkit's wasm kernels, frozen and full; and one step on the cpu backend (BENCH_CPU=0 skips).
 import * as tf from '@tensorflow/tfjs-core';
-import { installWasmKernels, selectBackend, uninstallWasmKernels } from '../packages/core/src/backend/index.js';
+import { installWasmKernels, selectBackend, uninstallWasmKernels } from '@detkit/core';
 import { buildBenchDetr, CLASSES, QUERIES } from './detr-model.js';
 import { fmt, printTable, randomTensor, time, type Timing } from './timing.js';
 

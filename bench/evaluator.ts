@@ -2,9 +2,7 @@
 // per image, sizes spanning small/medium/large, ~1% crowd). Section for bench/index.ts, or run
 // standalone:  node --conditions=source --import tsx bench/evaluator.ts
 import { pathToFileURL } from 'node:url';
-import { evaluateCoco } from '../packages/datasets/src/coco-eval/evaluate.js';
-import { formatStats } from '../packages/datasets/src/coco-eval/summarize.js';
-import type { CocoEvalAnnotation, CocoEvalGroundTruth, CocoResult } from '../packages/datasets/src/coco-eval/types.js';
+import { evaluateCoco, formatStats, type CocoEvalAnnotation, type CocoEvalGroundTruth, type CocoResult } from '@detkit/datasets';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

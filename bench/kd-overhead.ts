@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadConfig, Runner, saveModelOnly, type Batch, type BatchSource, type Hook, type IterInfo } from '@detkit/core';
 import type { QueryGroupDetector } from '@detkit/detectors';
-import { plugin } from '../packages/kd-detr/src/plugin.js';
+import { plugin } from '@detkit/kd-detr';
 import { defaultBackend, disposeBatches, median, setupDetector, trainBatches } from './detector-setup.js';
 
 const STUDENT = 'configs/dab-detr/mnist-student.ts';

@@ -3,7 +3,7 @@
 // cpu), and segment sum (heap row loop vs one-hot matmul).
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { installWasmKernels, selectBackend, uninstallWasmKernels } from '../packages/core/src/backend/index.js';
+import { installWasmKernels, selectBackend, uninstallWasmKernels } from '@detkit/core';
 import { fmt, printTable, randomTensor, timeTensor, type Timing } from './timing.js';
 
 const cell = (t: Timing) => `${fmt(t.min)} / ${fmt(t.med)}`;

@@ -2,8 +2,7 @@
 // (cost matrix + assignment) for a batch. Section for bench/index.ts, or run standalone:
 //   node --conditions=source --import tsx bench/matcher.ts
 import { pathToFileURL } from 'node:url';
-import { HungarianMatcher } from '../packages/detectors/src/matcher/hungarianMatcher.js';
-import { linearSumAssignment } from '../packages/detectors/src/matcher/linearSumAssignment.js';
+import { HungarianMatcher, linearSumAssignment } from '@detkit/detectors';
 import { time } from './timing.js';
 
 function lcg(seed: number): () => number {

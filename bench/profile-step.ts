@@ -14,8 +14,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { stockWasmKernel, type Batch, type Module } from '@detkit/core';
 import type { QueryGroupDetector, QueryGroupTrainOutputs } from '@detkit/detectors';
-import type { DistillMethod } from '../packages/kd-detr/src/methods/method.js';
-import { plugin as kdPlugin } from '../packages/kd-detr/src/plugin.js';
+import type { DistillMethod } from '@detkit/kd-detr';
+import { plugin as kdPlugin } from '@detkit/kd-detr';
 import { defaultBackend, disposeBatches, makeTrainStep, type ExtraLosses, median, setupDetector, trainBatches } from './detector-setup.js';
 import { fmt, printTable } from './timing.js';
 

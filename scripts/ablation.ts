@@ -17,14 +17,21 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, writeFileAtomic } from '@detkit/core';
-import { studentRunConfig } from '../packages/kd-detr/src/demo/demo-command.js';
-import { runJobs, type TrainingJob } from '../packages/kd-detr/src/demo/jobs.js';
-import { PALETTE, writeLineChartPng } from '../packages/kd-detr/src/demo/chart.js';
-import { RunsProgress } from '../packages/kd-detr/src/demo/progress.js';
-import { meanStd, pct } from '../packages/kd-detr/src/demo/report.js';
-import { claimsTable, PAPER_CLAIMS, type ApBySeed } from '../packages/kd-detr/src/demo/claims.js';
-import type { TrainingResult } from '../packages/kd-detr/src/demo/run-training.js';
-import { resolveKdLossOptions } from '../packages/kd-detr/src/loss/kd-loss.js';
+import { resolveKdLossOptions } from '@detkit/kd-detr';
+import {
+  claimsTable,
+  meanStd,
+  PALETTE,
+  PAPER_CLAIMS,
+  pct,
+  runJobs,
+  RunsProgress,
+  studentRunConfig,
+  writeLineChartPng,
+  type ApBySeed,
+  type TrainingJob,
+  type TrainingResult,
+} from '@detkit/kd-detr/experiments';
 
 const { values: a } = parseArgs({
   options: {
@@ -86,6 +93,7 @@ const settings = {
   trainCount: Number(a['train-count']),
   valCount: Number(a['val-count']),
   batchSize: Number((student.data as { batchSize?: number }).batchSize ?? 8),
+  generalPoints: general,
 };
 const jobs: TrainingJob[] = [];
 const finished: TrainingResult[] = [];

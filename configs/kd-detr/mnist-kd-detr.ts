@@ -1,6 +1,6 @@
 // KD-DETR on MNIST-detection: the DAB-DETR student of configs/dab-detr/mnist-student.ts
 // distilled from the teacher of configs/dab-detr/mnist-teacher.ts (300 general points + the
-// teacher's 100 queries, T = 10, lambdas 1/5/2, foreground re-weighting).
+// teacher's 50 queries, T = 10, lambdas 1/5/2, foreground re-weighting).
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-kd-detr.ts
 // (paths in `distill.teacher` are relative to the working directory).
 import { defineConfig } from '@detkit/core';

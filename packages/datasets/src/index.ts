@@ -19,6 +19,7 @@ export {
   registerEvaluators,
 } from './coco-eval/index.js';
 export type {
+  CocoEvalAnnotation,
   CocoStatKey,
   CocoStats,
   CocoEvalGroundTruth,

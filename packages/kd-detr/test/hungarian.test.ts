@@ -2,7 +2,7 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { HungarianMatcher } from '@detkit/detectors';
-import { matchToTeacher, teacherTargets } from '../src/kd-detr.js';
+import { HungarianLogitsDistillation, matchToTeacher, resolveKdLossOptions, teacherTargets } from '../src/kd-detr.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');
@@ -52,4 +52,22 @@ test('hungarian-logits pairs are a valid, optimal matching of student to teacher
       t.true(Math.abs(got - best) < 1e-9, `image ${i}: cost ${got} vs optimum ${best}`);
     });
   }
+});
+
+test('hungarian-logits: the \'batch\' KL normaliser divides by the number of images, not by 1', (t) => {
+  const [b, q, c] = [2, 3, 3];
+  const r = rand(7);
+  const box = () => [0.3 + 0.4 * r(), 0.3 + 0.4 * r(), 0.1 + 0.2 * r(), 0.1 + 0.2 * r()];
+  const teacher = { logits: tf.tensor3d(Array.from({ length: b * q * c }, () => 6 * r() - 3), [b, q, c]), boxes: tf.tensor3d(Array.from({ length: b * q }, box).flat(), [b, q, 4]) };
+  const student = { logits: tf.tensor3d(Array.from({ length: b * q * c }, () => 6 * r() - 3), [b, q, c]), boxes: tf.tensor3d(Array.from({ length: b * q }, box).flat(), [b, q, 4]) };
+  const cls = (klNormalizer: 'sum' | 'batch') => {
+    const method = new HungarianLogitsDistillation(resolveKdLossOptions({ klNormalizer }));
+    const prepared = { logits: teacher.logits, boxes: teacher.boxes, hostLogits: teacher.logits.dataSync() as Float32Array, hostBoxes: teacher.boxes.dataSync() as Float32Array, dispose: () => {} };
+    const outputs = { detection: { logits: [student.logits], boxes: [student.boxes] } };
+    const terms = method.losses({ outputs, prepared } as never);
+    return terms['kd_hungarian_cls']!.dataSync()[0]!;
+  };
+  const sum = cls('sum');
+  t.true(sum > 1e-4);
+  t.true(Math.abs(cls('batch') - sum / b) < 1e-6 * sum, `batch ${cls('batch')} vs sum/${b} ${sum / b}`);
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { foregroundWeights, kdGroupLosses, kdPointLoss, resolveKdLossOptions, type PointOutputs } from '../src/kd-detr.js';
+import { foregroundWeights, kdGroupLosses, kdPointLoss, klDivWithTemperature, resolveKdLossOptions, type PointOutputs } from '../src/kd-detr.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');
@@ -187,4 +187,22 @@ test('the box terms\' gradient w.r.t. the student boxes matches finite differenc
     const fd = (f(p) - f(q)) / (2 * h);
     t.true(Math.abs(g[k]! - fd) < 2e-3 * Math.max(1, Math.abs(fd)), `d/db[${k}]: ${g[k]} vs ${fd}`);
   }
+});
+
+test('klDivWithTemperature: per-point KL averaged over classes times T^2 vs float64, finite for extreme logits, typed errors', (t) => {
+  const r = rand(44);
+  const [n, c] = [7, 5];
+  const tl = Array.from({ length: n * c }, () => r() * 10 - 5);
+  const sl = Array.from({ length: n * c }, () => r() * 10 - 5);
+  tl[0] = 500; // softmax(t/T) underflows to 0 in the other classes at T=1
+  for (const temp of [1, 10]) {
+    const got = tf.tidy(() => klDivWithTemperature(tf.tensor2d(tl, [n, c]), tf.tensor2d(sl, [n, c]), temp).dataSync().slice());
+    t.is(got.length, n);
+    for (let i = 0; i < n; i++) {
+      const want = kl64(tl.slice(i * c, i * c + c), sl.slice(i * c, i * c + c), temp);
+      t.true(Number.isFinite(got[i]!) && Math.abs(got[i]! - want) <= 1e-5 + 1e-4 * Math.abs(want), `T=${temp} point ${i}: ${got[i]} vs ${want}`);
+    }
+  }
+  t.throws(() => klDivWithTemperature(tf.zeros([2, 3]), tf.zeros([2, 4]), 1), { message: /differ in shape/ });
+  t.throws(() => klDivWithTemperature(tf.zeros([2, 3]), tf.zeros([2, 3]), 0), { message: /temperature/ });
 });

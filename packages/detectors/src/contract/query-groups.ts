@@ -83,8 +83,9 @@ export interface QueryGroupDetector extends TrainableModel {
   encode(images: tf.Tensor4D, masks: tf.Tensor3D): Encoded;
   /**
    * Decodes the detection queries and every group in ONE batched decoder pass; groups are
-   * isolated from each other and from the detection queries by a block-diagonal
-   * self-attention mask (cross-attention to the memory is per query and unaffected).
+   * isolated from each other and from the detection queries: self-attention runs within each
+   * block of queries (`AttentionOptions.blocks`; same outputs as a block-diagonal mask, at a
+   * sum-of-squares cost); cross-attention to the memory is per query and unaffected.
    */
   decode(encoded: Encoded, groups: readonly QueryGroup[], options?: DecodeOptions): DecodeResult;
   /** The detector's own learned anchors (DAB-DETR `refpoint_embed.weight`), `[Q,4]` pre-sigmoid. Live variable: do not dispose. */

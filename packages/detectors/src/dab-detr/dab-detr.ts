@@ -22,7 +22,7 @@ function splitQueries<T extends tf.Tensor>(t: T, sizes: readonly number[]): T[] 
  * pre-sigmoid `[Q,4]`) refined layer by layer; content queries start at zeros; class and box
  * heads are shared across layers with an auxiliary loss per layer. Implements the
  * query-group contract: extra groups of anchors are decoded in the same batched pass,
- * isolated by a block-diagonal self-attention mask.
+ * isolated by per-block self-attention (each group attends only to itself).
  *
  * Classification is sigmoid focal over C classes (no background logit), as in the reference.
  * Parameter names follow the reference, except that the backbone is `backbone.*` (reference:

@@ -1,5 +1,5 @@
 export * from './focalLoss.js';
 export * from './boxLosses.js';
-export * from './klDiv.js';
+export * from './layer-term-name.js';
 export * from './gatherRows.js';
 export * from './setCriterion.js';

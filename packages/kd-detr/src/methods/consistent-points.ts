@@ -46,14 +46,20 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
     });
     // The teacher's graph is built here, outside any tape, and freed by the tidy: only the
     // final-layer outputs survive.
-    const teacherOut = tf.tidy(() => {
-      const encoded = teacher.encode(batch.images, batch.masks);
-      const { groups } = teacher.decode(encoded, anchors.map((a): QueryGroup => ({ anchors: a })), { detection: false, finalLayerOnly: true });
-      return groups.map((g) => {
-        const last = g.logits.length - 1;
-        return { logits: g.logits[last]!, boxes: g.boxes[last]! };
+    let teacherOut: PointOutputs[];
+    try {
+      teacherOut = tf.tidy(() => {
+        const encoded = teacher.encode(batch.images, batch.masks);
+        const { groups } = teacher.decode(encoded, anchors.map((a): QueryGroup => ({ anchors: a })), { detection: false, finalLayerOnly: true });
+        return groups.map((g) => {
+          const last = g.logits.length - 1;
+          return { logits: g.logits[last]!, boxes: g.boxes[last]! };
+        });
       });
-    });
+    } catch (e) {
+      dispose(); // the sampled anchors; the tidy freed the teacher's intermediates
+      throw e;
+    }
     const groups = this.samplers.map((s, i) => ({ name: s.name, anchors: anchors[i]!, teacher: teacherOut[i]! }));
     return {
       groups,

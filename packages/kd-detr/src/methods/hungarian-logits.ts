@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, type LossTerms } from '@detkit/core';
-import { gatherRows, HungarianMatcher, type MatchIndices, type MatchTarget, type QueryGroupDetector } from '@detkit/detectors';
+import { gatherRows, HungarianMatcher, layerTermName, type MatchIndices, type MatchTarget, type QueryGroupDetector } from '@detkit/detectors';
 import { kdGroupTermNames, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
 import { kdSegmentLosses, type KdSegment } from '../loss/segment-loss.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
@@ -76,7 +76,13 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
       const last = detection.logits.length - 1;
       return [detection.logits[last]!, detection.boxes[last]!];
     });
-    const [l, b] = await Promise.all([logits.data(), boxes.data()]);
+    let l: tf.TypedArray, b: tf.TypedArray;
+    try {
+      [l, b] = await Promise.all([logits.data(), boxes.data()]);
+    } catch (e) {
+      tf.dispose([logits, boxes]);
+      throw e;
+    }
     return {
       logits,
       boxes,
@@ -107,13 +113,14 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
       segments.push({
         teacher: { logits: pick(prepared.logits, tRows, qt, c), boxes: pick(prepared.boxes, tRows, qt, 4) },
         student: { logits: pick(layer.logits, sRows, qs, c), boxes: pick(layer.boxes, sRows, qs, 4) },
+        // The pairs of all b images sit in one [1, k] row: the 'batch' normaliser still divides by b.
+        batchSize: b,
       });
     }
-    // Every layer's pairs reduced in one batched pass (kdPointLoss per layer, fewer kernels).
+    // Every layer's pairs reduced in one batched pass.
     const terms: LossTerms = {};
     kdSegmentLosses(segments, this.loss).forEach((loss, l) => {
-      const suffix = l === layers - 1 ? '' : `_${l}`;
-      for (const [name, v] of Object.entries(loss)) terms[`kd_hungarian_${name}${suffix}`] = v!;
+      for (const [name, v] of Object.entries(loss)) terms[layerTermName(`kd_hungarian_${name}`, l, layers)] = v!;
     });
     return terms;
   }

@@ -1,0 +1,10 @@
+// @detkit/kd-detr/experiments: the tooling behind `detkit demo` and the ablation script (child
+// training runs, progress, tables, claims, charts), for experiments of your own. A subpath of
+// its own so that loading the plugin does not load sharp and cli-progress.
+export { DEMO_DEFAULTS, studentRunConfig, pluginModulePath, runDemo, type DemoOptions } from './demo/demo-command.js';
+export { runJobs, type TrainingJob } from './demo/jobs.js';
+export { trainConfigFile, type ProgressMessage, type TrainingResult } from './demo/run-training.js';
+export { RunsProgress } from './demo/progress.js';
+export { consoleTable, meanStd, metricsTable, pct } from './demo/report.js';
+export { claimsTable, judge, pairedGain, PAPER_CLAIMS, signedPoints, type ApBySeed, type Claim, type PairedGain, type Verdict } from './demo/claims.js';
+export { PALETTE, writeLineChartPng } from './demo/chart.js';

@@ -7,7 +7,8 @@
 // ablation resumes where it stopped, across sessions, from the run folders committed under --out.
 // --summarize trains nothing and tabulates the finished runs.
 // For each seed, at equal iterations, in order of what the paper's claims need first: the student
-// alone; general + specific (KD-DETR); specific only; general only; hungarian-logits; the student
+// alone; general + specific (KD-DETR); specific only; general only; hungarian-logits; the
+// reference's GT-matched baseline (gt-matched-logits); the student
 // alone with as many extra detection queries as KD-DETR adds distillation points; general + specific
 // without foreground weighting; and general + specific with the paper's 300 general points.
 // Writes <out>/ablation.md (mean and spread of AP over seeds, the paper's directions judged) and
@@ -77,6 +78,7 @@ const variants: Array<{ key: string; label: string; distill: Record<string, unkn
   { key: 'kd-s', label: 'specific only', distill: kd([S]) },
   { key: 'kd-g', label: 'general only', distill: kd([G]) },
   { key: 'hungarian', label: 'hungarian-logits (inconsistent points)', distill: { type: 'kd-detr', method: 'hungarian-logits', teacher: teacherRef } },
+  { key: 'gt-matched', label: "gt-matched-logits (the reference's inconsistent baseline)", distill: { type: 'kd-detr', method: 'gt-matched-logits', teacher: teacherRef } },
   {
     key: 'alone-more-queries',
     label: `student alone, ${Number(student.model.numQueries ?? 300) + kdPoints} detection queries (+${kdPoints})`,

@@ -3,6 +3,7 @@ import { HungarianMatcher } from '@detkit/detectors';
 import { KdDetrHook } from './hook/kd-detr-hook.js';
 import { resolveKdLossOptions, type KlNormalizer, type ResolvedKdLossOptions } from './loss/kd-loss.js';
 import { ConsistentPointsDistillation } from './methods/consistent-points.js';
+import { GtMatchedLogitsDistillation } from './methods/gt-matched-logits.js';
 import { HungarianLogitsDistillation } from './methods/hungarian-logits.js';
 import type { DistillMethod } from './methods/method.js';
 import { NoDistillation } from './methods/none.js';
@@ -97,6 +98,20 @@ export function registerKdDetr(ctx: PluginContext): void {
       return new HungarianLogitsDistillation(readLoss(p), new HungarianMatcher(m), p.number('maxTargets', Infinity));
     },
     { description: 'baseline: Hungarian-match student detection queries to the teacher\'s (inconsistent points), same loss' },
+  );
+  ctx.register<DistillMethod>(
+    METHOD_KIND,
+    'gt-matched-logits',
+    (params) => {
+      const p = new Params('distill', params, ['matcher', 'temperature', 'clsWeight', 'boxWeight', 'beta']);
+      const m = p.object('matcher');
+      if (m) new Params('distill.matcher', m, ['costClass', 'costBbox', 'costGiou', 'focalAlpha', 'gamma']);
+      return new GtMatchedLogitsDistillation(
+        { temperature: p.number('temperature'), clsWeight: p.number('clsWeight'), boxWeight: p.number('boxWeight'), beta: p.number('beta') },
+        new HungarianMatcher(m),
+      );
+    },
+    { description: "baseline as the KD-DETR reference compares: teacher and student each matched to the ground truth, pairs sharing a box (KL x10, smooth L1 beta 1/9)" },
   );
   // `detkit demo` (core) runs this when the plugin is installed; imported lazily so loading the
   // plugin does not load sharp and cli-progress.

@@ -13,4 +13,6 @@ test('the shipped kd-detr configs load and extend the MNIST student', async (t) 
   const hl = await loadConfig(`${configs}mnist-hungarian-logits.ts`);
   t.is(hl.config.distill?.method, 'hungarian-logits');
   t.is(hl.config.distill?.samplers, undefined);
+  const gm = await loadConfig(`${configs}mnist-gt-matched-logits.ts`);
+  t.is(gm.config.distill?.method, 'gt-matched-logits');
 });

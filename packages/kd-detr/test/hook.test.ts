@@ -187,3 +187,19 @@ test.serial('hungarian-logits baseline: runs through the hook with per-layer ter
   t.deepEqual([...new Set(names)].sort(), ['cls', 'cls_0', 'giou', 'giou_0', 'l1', 'l1_0'].map((x) => `kd-detr.kd_hungarian_${x}`).sort());
   hook.dispose();
 });
+
+test.serial('gt-matched-logits baseline (the reference\'s): runs through the hook, per-layer terms, no leaks', async (t) => {
+  const { registry, student, hook } = await setup({ method: 'gt-matched-logits', samplers: undefined });
+  const runner = tinyRunner(registry, student, [hook as Hook], 4);
+  const names: string[] = [];
+  const tensors: number[] = [];
+  runner.events$.subscribe((e) => {
+    if (e.type !== 'afterIter') return;
+    names.push(...Object.keys(e.losses).filter((n) => n.startsWith('kd-detr.')));
+    tensors.push(tf.memory().numTensors);
+  });
+  await runner.train();
+  t.deepEqual([...new Set(names)].sort(), ['bbox', 'bbox_0', 'cls', 'cls_0'].map((x) => `kd-detr.kd_gtmatch_${x}`).sort());
+  t.is(tensors[3], tensors[1], `tensor counts ${tensors.join(',')}`);
+  hook.dispose();
+});

@@ -36,6 +36,7 @@ export const PAPER_CLAIMS: readonly Claim[] = [
   { text: 'general + specific beats general only', better: 'kd-gs', worse: 'kd-g' },
   { text: 'general + specific beats specific only', better: 'kd-gs', worse: 'kd-s' },
   { text: 'consistent points beat hungarian-logits', better: 'kd-gs', worse: 'hungarian' },
+  { text: "consistent points beat the reference's GT-matched baseline", better: 'kd-gs', worse: 'gt-matched' },
   { text: 'foreground re-weighting helps', better: 'kd-gs', worse: 'kd-gs-nofg' },
   { text: 'extra detection queries do not explain the gain', better: 'kd-gs', worse: 'alone-more-queries' },
   { text: 'more general points help (paper: 10 -> 300 on COCO; here 100 -> 300)', better: 'kd-gs-g300', worse: 'kd-gs' },

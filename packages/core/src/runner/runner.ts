@@ -20,7 +20,7 @@ import { trainStep } from './train-step.js';
 export interface TrainResult {
   /** Iterations completed. */
   iter: number;
-  /** True when the run ended early (a hook's requestStop or Ctrl-C). */
+  /** True when the run ended early (a hook's requestStop, Ctrl-C or SIGTERM). */
   stopped: boolean;
   reason?: string;
 }
@@ -163,9 +163,9 @@ export class Runner {
     if (options.resumeFrom) await this.resume(options.resumeFrom);
     const removeHandler =
       options.handleSignals ?? true
-        ? installInterruptHandler(() => {
+        ? installInterruptHandler((signal) => {
             this.interrupted = true;
-            this.state.requestStop('interrupted (SIGINT)');
+            this.state.requestStop(`interrupted (${signal})`);
           }, options.services.logger)
         : () => {};
     try {

@@ -98,3 +98,16 @@ test('--set with an unknown top-level key fails with a suggestion (exit 3); 1e99
   t.regex(huge.stderr, /train\.maxIters=1e999': the number 1e999 does not fit a double/);
   t.false(existsSync(workDir), 'nothing was written');
 });
+
+test('skipInvalid: a PNG with an intact header and a truncated body is skipped during training, which finishes', async (t) => {
+  const data = join(dir, 'coco-trunc');
+  const made = await detkit(['data', 'make', 'mnist-detection', '--out', data, '--count', '8']);
+  t.is(made.code, 0, made.stderr);
+  const png = join(data, 'images', '000003.png');
+  const bytes = readFileSync(png);
+  writeFileSync(png, bytes.subarray(0, bytes.length >> 1));
+  const train = JSON.stringify({ type: 'coco', annFile: join(data, 'instances.json'), imageDir: data, skipInvalid: true });
+  const r = await detkit(tinyTrainArgs(join(dir, 'trunc-run'), 3, '--set', `data.train=${train}`));
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /warn .*images \(id 3, file .*000003\.png\) skipped: cannot decode image/);
+});

@@ -111,3 +111,39 @@ test('skipInvalid: a PNG with an intact header and a truncated body is skipped d
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /warn .*images \(id 3, file .*000003\.png\) skipped: cannot decode image/);
 });
+
+test('eval --gt --results: bad results and a bad ground truth fail naming the file, record and value as written', async (t) => {
+  const gt = { images: [1, 2, 3].map((id) => ({ id, width: 40, height: 40 })), categories: [{ id: 1, name: 'a' }], annotations: [{ id: 1, image_id: 3, category_id: 1, bbox: [13, 12, 5, 17] }] };
+  const ok = [{ image_id: 3, category_id: 1, bbox: [13, 12, 5, 17], score: 0.9 }];
+  const file = (name: string, value: unknown, text = JSON.stringify(value)) => (writeFileSync(join(dir, name), text), join(dir, name));
+  const evalFiles = (g: string, r: string) => detkit(['eval', '--gt', g, '--results', r]);
+  const goodGt = file('gt.json', gt);
+  const goodRes = file('res.json', ok);
+  const [good, negative, infScore, infBox, dupImage, unknownCat, negGt, dupAnn] = await Promise.all([
+    evalFiles(goodGt, goodRes),
+    evalFiles(goodGt, file('neg.json', [{ ...ok[0], bbox: [13, 12, -5, 17] }])),
+    evalFiles(goodGt, file('inf-score.json', null, '[{"image_id": 3, "category_id": 1, "bbox": [13, 12, 5, 17], "score": 1e999}]')),
+    evalFiles(goodGt, file('inf-box.json', null, '[{"image_id": 3, "category_id": 1, "bbox": [13, 12, 1e999, 17], "score": 0.5}]')),
+    evalFiles(file('gt-dup-image.json', { ...gt, images: [...gt.images, { id: 3, width: 40, height: 40 }] }), goodRes),
+    evalFiles(file('gt-cat.json', { ...gt, annotations: [{ ...gt.annotations[0], category_id: 7 }] }), goodRes),
+    evalFiles(file('gt-neg.json', { ...gt, annotations: [{ ...gt.annotations[0], bbox: [13, 12, -5, 17] }] }), goodRes),
+    evalFiles(file('gt-dup-ann.json', { ...gt, annotations: [gt.annotations[0], { ...gt.annotations[0], image_id: 2 }] }), goodRes),
+  ]);
+  t.is(good.code, 0, good.stderr);
+  t.regex(good.stdout, /Average Precision {2}\(AP\) @\[ IoU=0\.50:0\.95 \| area= {3}all \| maxDets=100 \] = 1\.000/);
+  t.is(negative.code, 3);
+  t.regex(negative.stderr, /neg\.json: results\[0\]: bbox \[13,12,-5,17\] has a negative width or height/);
+  t.is(infScore.code, 3);
+  t.regex(infScore.stderr, /inf-score\.json: the number 1e999 at line 1, column \d+ does not fit a double/);
+  t.is(infBox.code, 3);
+  t.regex(infBox.stderr, /inf-box\.json: the number 1e999 at line 1/);
+  t.notRegex(infBox.stderr, /null/);
+  t.is(dupImage.code, 4);
+  t.regex(dupImage.stderr, /error \[DATASET_INVALID\]: .*gt-dup-image\.json: images\[3\] \(id 3\): duplicate image id 3/);
+  t.is(unknownCat.code, 4);
+  t.regex(unknownCat.stderr, /gt-cat\.json: annotations\[0\] \(id 1\): unknown category_id 7/);
+  t.is(negGt.code, 4);
+  t.regex(negGt.stderr, /gt-neg\.json: annotations\[0\] \(id 1\): bbox \[13,12,-5,17\] has negative width or height/);
+  t.is(dupAnn.code, 0, dupAnn.stderr);
+  t.regex(dupAnn.stdout, /note: .*gt-dup-ann\.json: annotation id 1 repeated; like pycocotools/);
+});

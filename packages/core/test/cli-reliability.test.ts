@@ -147,3 +147,48 @@ test('eval --gt --results: bad results and a bad ground truth fail naming the fi
   t.is(dupAnn.code, 0, dupAnn.stderr);
   t.regex(dupAnn.stdout, /note: .*gt-dup-ann\.json: annotation id 1 repeated; like pycocotools/);
 });
+
+/** A copy of a checkpoint with its header (and optionally its data) edited. */
+function craft(from: string, to: string, edit: (header: Record<string, { dtype: string; data_offsets: [number, number] }>, data: Buffer) => void): string {
+  const buf = Buffer.from(readFileSync(from));
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  edit(header, buf.subarray(8 + n));
+  const json = JSON.stringify(header).padEnd(n, ' '); // I32 for F32 keeps the length
+  writeFileSync(to, Buffer.concat([buf.subarray(0, 8), Buffer.from(json), buf.subarray(8 + n)]));
+  return to;
+}
+
+test('crafted checkpoints: an I32 header on a float parameter and NaN weights are refused by resume and eval, naming the tensor (exit 4)', async (t) => {
+  const workDir = join(dir, 'crafted');
+  const r = await detkit(tinyTrainArgs(workDir, 2));
+  t.is(r.code, 0, r.stderr);
+  const latest = join(workDir, 'latest.safetensors');
+  const floatName = (h: Record<string, { dtype: string }>) => Object.keys(h).find((k) => k.startsWith('model.') && h[k]!.dtype === 'F32')!;
+  let i32Name = '';
+  const i32 = craft(latest, join(dir, 'i32.safetensors'), (h) => {
+    i32Name = floatName(h);
+    h[i32Name]!.dtype = 'I32';
+  });
+  let nanName = '';
+  const nan = craft(latest, join(dir, 'nan.safetensors'), (h, data) => {
+    nanName = floatName(h);
+    data.writeFloatLE(NaN, h[nanName]!.data_offsets[0]);
+  });
+  const evalArgs = (ck: string) => ['eval', ...tinyTrainArgs(workDir, 2).slice(1, 4), '--set', 'data.val.count=8', '--checkpoint', ck];
+  const [resumeI32, evalI32, resumeNan, evalNan] = await Promise.all([
+    detkit(tinyTrainArgs(join(dir, 'crafted-resume'), 4, '--resume', i32)),
+    detkit(evalArgs(i32)),
+    detkit(tinyTrainArgs(join(dir, 'crafted-resume-nan'), 4, '--resume', nan)),
+    detkit(evalArgs(nan)),
+  ]);
+  const bare = i32Name.slice('model.'.length).replace(/\./g, '\\.');
+  for (const run of [resumeI32, evalI32]) {
+    t.is(run.code, 4, run.stderr);
+    t.regex(run.stderr, new RegExp(`error \\[STATE_DICT_MISMATCH\\]: .*i32\\.safetensors: wrong dtypes: ${bare}: expected float32 got int32`));
+  }
+  for (const run of [resumeNan, evalNan]) {
+    t.is(run.code, 4, run.stderr);
+    t.regex(run.stderr, new RegExp(`error \\[CHECKPOINT_CORRUPT\\]: .*nan\\.safetensors: tensor '(model\\.)?${nanName.slice(6).replace(/\./g, '\\.')}' holds 1 non-finite value`));
+  }
+});

@@ -18,6 +18,7 @@ export type DetkitErrorCode =
   | 'NOT_IMPLEMENTED'
   | 'INVALID_ARGUMENT'
   | 'LOSS_NOT_FINITE'
+  | 'OUTPUT_NOT_FINITE'
   | 'WORK_DIR_IN_USE'
   | 'IO';
 

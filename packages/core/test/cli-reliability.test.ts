@@ -192,3 +192,22 @@ test('crafted checkpoints: an I32 header on a float parameter and NaN weights ar
     t.regex(run.stderr, new RegExp(`error \\[CHECKPOINT_CORRUPT\\]: .*nan\\.safetensors: tensor '(model\\.)?${nanName.slice(6).replace(/\./g, '\\.')}' holds 1 non-finite value`));
   }
 });
+
+test('divergence (lr=1e6): LOSS_NOT_FINITE naming the iteration and the non-finite predictions (exit 4); evaluating the last checkpoint says the outputs are not finite', async (t) => {
+  const workDir = join(dir, 'diverge');
+  // The issue's DAB-DETR student, shrunk to run in seconds; it diverges the same way.
+  const small = [
+    'configs/dab-detr/mnist-student.ts', '--backend', 'wasm', '--set', 'data.val.count=4', '--set', 'data.batchSize=2',
+    '--set', 'model.hiddenDim=32', '--set', 'model.numHeads=2', '--set', 'model.numEncoderLayers=1', '--set', 'model.numDecoderLayers=1',
+    '--set', 'model.dimFeedforward=64', '--set', 'model.numQueries=10',
+  ];
+  const r = await detkit(['train', ...small, '--work-dir', workDir, '--set', 'train.optimizer.lr=1e6', '--set', 'train.maxIters=3', '--set', 'data.train.count=8',
+    '--set', 'hooks=[{"type":"checkpoint","interval":1}]']);
+  t.is(r.code, 4, r.stderr);
+  t.regex(r.stderr, /error \[LOSS_NOT_FINITE\]: Training diverged at iteration 2: the model's predictions are not finite \(logits: \d+ of \d+ \(first: NaN\)\)/);
+  t.notRegex(r.stderr, /HungarianMatcher|INVALID_ARGUMENT/);
+  const e = await detkit(['eval', ...small, '--checkpoint', join(workDir, 'iter_00000001.safetensors')]);
+  t.is(e.code, 4, e.stderr);
+  t.regex(e.stderr, /error \[OUTPUT_NOT_FINITE\]: The model produced non-finite outputs \(image \d+: score NaN/);
+  t.notRegex(e.stderr, /must be a number/);
+});

@@ -18,6 +18,8 @@ export type DetkitErrorCode =
   | 'NOT_IMPLEMENTED'
   | 'INVALID_ARGUMENT'
   | 'LOSS_NOT_FINITE'
+  | 'OUTPUT_NOT_FINITE'
+  | 'WORK_DIR_IN_USE'
   | 'IO';
 
 export class DetkitError extends Error {

@@ -11,5 +11,7 @@ export * from './registry/index.js';
 export * from './config/index.js';
 export * from './backend/index.js';
 export { writeFileAtomic, tempSibling } from './util/atomic-write.js';
+export { formatValue } from './util/format-value.js';
+export { removeStaleTemps } from './util/stale-temps.js';
 
 export const CORE_VERSION = '0.1.0';

@@ -183,3 +183,62 @@ test.serial('exportWeights keeps the model tensors of a checkpoint and drops opt
   model.dispose();
   optim.dispose();
 });
+
+/** Rewrites a safetensors file's header with `edit` (data section untouched). */
+function editHeader(path: string, edit: (h: Record<string, { dtype: string; data_offsets: number[] }>) => void): void {
+  const buf = readFileSync(path);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  edit(header);
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  writeFileSync(path, Buffer.concat([len, Buffer.from(json), buf.subarray(8 + n)]));
+}
+
+test.serial('a float parameter stored as I32 is refused naming the tensor and both dtypes; nothing is assigned', async (t) => {
+  const dir = tmp();
+  const model = new ToyConvNet(3);
+  const path = join(dir, 'i32.safetensors');
+  await saveCheckpoint(path, { model, iter: 1, epoch: 0 });
+  editHeader(path, (h) => void (h['model.head']!.dtype = 'I32'));
+  const before = paramValues(model);
+  const ck = await loadCheckpoint(path);
+  const e = t.throws(() => model.loadStateDict(ck.model, { source: path }));
+  ck.dispose();
+  t.true(isDetkitError(e, 'STATE_DICT_MISMATCH'));
+  t.regex(e!.message, /wrong dtypes: head: expected float32 got int32/);
+  t.deepEqual(paramValues(model), before, 'nothing assigned');
+  model.dispose();
+});
+
+test.serial('NaN/Inf weights: refused at load (checkpoint, weights file, export) naming the tensor; never written by a save', async (t) => {
+  const dir = tmp();
+  const model = new ToyConvNet(3);
+  const good = join(dir, 'good.safetensors');
+  await saveCheckpoint(good, { model, iter: 5, epoch: 0 });
+  const goodBytes = readFileSync(good);
+  model.conv2.assign(tf.tidy(() => tf.where(tf.equal(tf.range(0, 288).reshape([3, 3, 4, 8]), 7), tf.scalar(NaN), model.conv2)));
+  const before = tf.memory().numTensors;
+  const save = await t.throwsAsync(saveCheckpoint(good, { model, iter: 6, epoch: 0 }));
+  t.true(isDetkitError(save, 'LOSS_NOT_FINITE'));
+  t.regex(save!.message, /not writing .*good\.safetensors: tensor 'model\.conv2' holds 1 non-finite value of 288 \(first: NaN\)/);
+  t.true(readFileSync(good).equals(goodBytes), 'the previous checkpoint is untouched');
+  await t.throwsAsync(saveModelOnly(join(dir, 'w.safetensors'), model), { message: /tensor 'conv2' holds 1 non-finite/ });
+  t.deepEqual(readdirSync(dir), ['good.safetensors'], 'no file, no temp file');
+
+  // A file written by something else (or before this check): NaN in the model namespace.
+  const { writeSafetensors } = await import('../src/checkpoint/safetensors.js');
+  const bad = join(dir, 'bad.safetensors');
+  const sd = new Map([...model.stateDict()].map(([k, v]) => [`model.${k}`, v] as [string, tf.Tensor]));
+  await writeSafetensors(bad, sd, { format: 'detkit-checkpoint/1', detkit: JSON.stringify({ format: 'detkit-checkpoint/1', iter: 7, epoch: 0, epochIter: 0, hooks: [], detkitVersion: 'x' }) });
+  for (const load of [() => loadCheckpoint(bad), () => loadModelWeights(bad), () => exportWeights(bad, join(dir, 'out.safetensors'))]) {
+    const e = await t.throwsAsync(load());
+    t.true(isDetkitError(e, 'CHECKPOINT_CORRUPT'));
+    t.regex(e!.message, /bad\.safetensors: tensor '(model\.)?conv2' holds 1 non-finite value of 288 \(first: NaN\)/);
+  }
+  t.false(existsSync(join(dir, 'out.safetensors')));
+  t.is(tf.memory().numTensors, before, 'no tensor leaked');
+  model.dispose();
+});

@@ -1,33 +1,10 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { detkit, templateConfig } from './cli-helpers.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../../..');
-const main = join(repo, 'packages/core/src/cli/main.ts');
-const templateConfig = join(repo, 'examples/plugin-template/detkit.config.ts');
 const dir = mkdtempSync(join(tmpdir(), 'detkit-cli-'));
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** The CLI as users run it from source: node --import tsx --conditions=source main.ts ... */
-function detkit(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', main, ...args], {
-      cwd: repo,
-      env: { ...process.env, DETKIT_LOG_LEVEL: 'warn', DETKIT_DEBUG: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 test('list --config shows the template plugin names with the plugin that registered them', async (t) => {
   const r = await detkit(['list', '--config', templateConfig]);

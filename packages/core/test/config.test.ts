@@ -152,3 +152,49 @@ test('jsonErrorOffset agrees with JSON.parse on valid/invalid and points at the 
   t.is(jsonErrorOffset('{"a":1,}'), 7);
   t.deepEqual(lineColumn('ab\ncd', 4), { line: 2, column: 2 });
 });
+
+test('--set into an unknown top-level key fails with a did-you-mean; a section the config has may be set', async (t) => {
+  const f = write('roots.json', JSON.stringify({ ...minimal, myPlugin: { a: 1 } }));
+  const lr = await t.throwsAsync(loadConfig(f, { overrides: ['lr=1'] }));
+  t.true(isDetkitError(lr, 'CONFIG_INVALID'));
+  t.regex(lr!.message, /--set 'lr=1': unknown top-level key 'lr'.*did you mean 'train\.optimizer\.lr'\?/);
+  const deep = await t.throwsAsync(loadConfig(f, { overrides: ['foo.bar.baz=1'] }));
+  t.regex(deep!.message, /--set 'foo\.bar\.baz=1': unknown top-level key 'foo'/);
+  const near = await t.throwsAsync(loadConfig(f, { overrides: ['trian.maxIters=1'] }));
+  t.regex(near!.message, /did you mean 'train\.maxIters'\?/);
+  const { config, overrides } = await loadConfig(f, { overrides: ['myPlugin.a=2', 'distill.x=1', 'train.maxIters=1e3'] });
+  t.deepEqual((config as Record<string, unknown>).myPlugin, { a: 2 });
+  t.is(config.train.maxIters, 1000);
+  t.deepEqual(overrides.map((o) => o.value), [2, 1, 1000]);
+});
+
+test('numbers that overflow a double (1e999) are refused as written, in --set and in JSON configs', async (t) => {
+  const e = t.throws(() => parseOverride('train.maxIters=1e999'));
+  t.true(isDetkitError(e, 'CONFIG_INVALID'));
+  t.regex(e!.message, /the number 1e999 does not fit a double/);
+  t.true(isDetkitError(t.throws(() => parseOverride('a=[1,-2E+400]')), 'CONFIG_INVALID'));
+  t.is(parseOverride('a=1e308').value, 1e308);
+  const f = write('huge.json', `{"model": {"type": "toy"},\n "data": {"train": {"type": "shapes"}}, "train": {"maxIters": 1e999}}`);
+  const j = await t.throwsAsync(loadConfig(f));
+  t.true(isDetkitError(j, 'CONFIG_INVALID'));
+  t.regex(j!.message, /line 2, column \d+: the number 1e999 does not fit a double/);
+});
+
+test('validation shows non-finite values as written in JS, not as JSON null', (t) => {
+  const e = t.throws(() => validateConfig({ ...minimal, train: { maxIters: Infinity, optimizer: { betas: [0.9, NaN], lr: -Infinity } } }, 'x.ts'));
+  t.regex(e!.message, /train\.maxIters: .*\(got Infinity\)/);
+  t.regex(e!.message, /train\.optimizer\.lr: .*\(got -Infinity\)/);
+  t.notRegex(e!.message, /got null/);
+});
+
+test('findNonFiniteNumber finds overflowing literals outside strings only; formatValue names non-finite numbers', async (t) => {
+  const { findNonFiniteNumber } = await import('../src/config/json-position.js');
+  const { formatValue } = await import('../src/util/format-value.js');
+  t.is(findNonFiniteNumber('[1, 2.5e3, "1e999"]'), undefined);
+  t.deepEqual(findNonFiniteNumber('{"s": "1e999 \\" 2e999", "b": [13, 12, 1e999, 17]}'), { offset: 38, literal: '1e999' });
+  t.deepEqual(findNonFiniteNumber(`[${'9'.repeat(400)}]`)?.offset, 1);
+  t.is(formatValue([13, 12, Infinity, 17]), '[13,12,Infinity,17]');
+  t.is(formatValue({ a: NaN, b: '\u0000x', c: -Infinity }), '{"a":NaN,"b":"\\u0000x","c":-Infinity}');
+  t.is(formatValue(undefined), 'undefined');
+  t.is(formatValue('x'.repeat(100), 10), '"xxxxxx...');
+});

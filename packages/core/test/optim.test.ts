@@ -207,3 +207,9 @@ test('clipGradNorm: global L2 norm and scaling match a hand computation; no leak
   t.is(clipGradNorm(new Map(), 1).norm, 0);
   tf.dispose([...grads.values()]);
 });
+
+test('a non-finite optimizer setting is shown as written in JS (Infinity), not as JSON null', (t) => {
+  const e = t.throws(() => createOptimizer({ type: 'adamw', lr: Infinity } as OptimizerConfig, []));
+  t.true(isDetkitError(e, 'CONFIG_INVALID'));
+  t.regex(e!.message, /optimizer\.lr must be a finite number >= 0, got Infinity/);
+});

@@ -145,7 +145,8 @@ test.serial('a NaN loss stops the run naming the term, with nothing applied', as
   });
   const err = await t.throwsAsync(runner.train());
   t.true(isDetkitError(err, 'LOSS_NOT_FINITE'));
-  t.regex(err!.message, /'bad\.boom'=NaN/);
+  t.regex(err!.message, /^Training diverged at iteration 3: loss term 'bad\.boom'=NaN is not finite/);
+  t.is((err as { details?: { iter?: number } }).details?.iter, 3);
   for (const [n, v] of opts.model.namedParameters()) t.deepEqual(Array.from(v.dataSync()), before.get(n), n);
   runner.dispose();
   opts.model.dispose();

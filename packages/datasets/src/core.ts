@@ -2,7 +2,7 @@
  * The one place this package imports @detkit/core from, so the contract surface we use is
  * visible at a glance.
  */
-export { DetkitError, isDetkitError } from '@detkit/core';
+export { DetkitError, isDetkitError, formatValue, findNonFiniteNumber, lineColumn } from '@detkit/core';
 export type {
   Batch,
   BatchSource,

@@ -55,7 +55,7 @@ export function registerDatasets(ctx: PluginContext): void {
         imageDir: r.string('imageDir'),
         skipInvalid: r.boolean('skipInvalid', false),
         boxTolerance: r.number('boxTolerance', 1, { min: 0 }),
-        verifyImages: r.boolean('verifyImages', true),
+        verifyImages: typeof p.verifyImages === 'boolean' ? p.verifyImages : r.oneOf('verifyImages', ['header', 'decode', 'none'] as const, 'header'),
         logger: b.services.logger,
       });
     },

@@ -147,3 +147,24 @@ test('formatStats rounds like Python (exact ties half-to-even), not like toFixed
   t.true(lines[1].endsWith('] = 0.188'), lines[1]);
   t.true(lines[2].endsWith('] = -1.000'), lines[2]);
 });
+
+test('evaluateCoco refuses non-finite scores and negative box sizes, showing the value as it is (not null)', (t) => {
+  const gt = { images: [{ id: 3 }], categories: [{ id: 9 }], annotations: [{ id: 1, image_id: 3, category_id: 9, bbox: [10, 20, 30, 40] }] };
+  const det = { image_id: 3, category_id: 9, bbox: [10, 20, 30, 40], score: 0.5 };
+  t.throws(() => evaluateCoco(gt, [{ ...det, score: Infinity }]), { message: /results\[0\]\.score must be a finite number, got Infinity/ });
+  t.throws(() => evaluateCoco(gt, [{ ...det, score: NaN }]), { message: /got NaN/ });
+  t.throws(() => evaluateCoco(gt, [{ ...det, bbox: [10, 20, -1, 40] }]), { message: /results\[0\]: bbox \[10,20,-1,40\] has a negative width or height/ });
+  t.throws(() => evaluateCoco(gt, [{ ...det, bbox: [13, 12, Infinity, 17] }]), { message: /got \[13,12,Infinity,17\]/ });
+  t.notThrows(() => evaluateCoco(gt, [{ ...det, bbox: [10, 20, 0, 40] }]), 'an empty box is scored, as pycocotools does');
+});
+
+test('evalFilesCommand validates the ground truth with the dataset validator before reading results', async (t) => {
+  const dir = tmp();
+  const gt = path.join(dir, 'gt.json');
+  writeFileSync(gt, JSON.stringify({ images: [{ id: 1 }, { id: 1 }], categories: [{ id: 9 }], annotations: [] }));
+  const res = path.join(dir, 'res.json');
+  writeFileSync(res, JSON.stringify([{ image_id: 1, category_id: 9, bbox: [0, 0, 1, 1], score: 1 }]));
+  const e = await t.throwsAsync(evalFilesCommand({ gt, results: res, print: () => {} }));
+  t.is((e as { code?: string }).code, 'DATASET_INVALID');
+  t.regex(e!.message, /gt\.json: images\[1\] \(id 1\): duplicate image id 1/);
+});

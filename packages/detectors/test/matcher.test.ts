@@ -222,13 +222,19 @@ test('match() on tensors finds the planted queries and handles an image without 
   t.is(tf.memory().numTensors, before);
 });
 
-test('matcher rejects labels outside [0, C), mismatched batch and NaN predictions', (t) => {
+test('matcher rejects labels outside [0, C), mismatched batch and NaN targets; NaN/Inf predictions are a non-finite loss', (t) => {
   const m = new HungarianMatcher();
   const target = { boxes: new Float32Array([0.5, 0.5, 0.1, 0.1]), labels: new Int32Array([3]) };
   const bad = t.throws(() => m.matchArrays(new Float32Array(3), new Float32Array(4), [1, 1, 3], [target]));
   t.true(isDetkitError(bad, 'INVALID_ARGUMENT') && bad.message.includes('label[0] = 3'), bad?.message);
   t.true(isDetkitError(t.throws(() => m.matchArrays(new Float32Array(4), new Float32Array(4), [1, 1, 4], [target, target])), 'INVALID_ARGUMENT'));
   const nan = t.throws(() => m.matchArrays(new Float32Array(4), new Float32Array([NaN, 0.5, 0.1, 0.1]), [1, 1, 4], [target]));
-  t.true(isDetkitError(nan, 'INVALID_ARGUMENT') && nan.message.includes('NaN'), nan?.message);
+  t.true(isDetkitError(nan, 'LOSS_NOT_FINITE'), nan?.message);
+  t.regex(nan!.message, /predictions are not finite \(boxes: 1 of 4 \(first: NaN\)\).*diverged/);
+  const inf = t.throws(() => m.matchArrays(new Float32Array([0, -Infinity, 0, 0]), new Float32Array(4), [1, 1, 4], [target]));
+  t.regex(inf!.message, /logits: 1 of 4 \(first: -Infinity\)/);
+  const nanTarget = { boxes: new Float32Array([0.5, NaN, 0.1, 0.1]), labels: new Int32Array([1]) };
+  const bt = t.throws(() => m.matchArrays(new Float32Array(4), new Float32Array([0.5, 0.5, 0.1, 0.1]), [1, 1, 4], [nanTarget]));
+  t.true(isDetkitError(bt, 'INVALID_ARGUMENT') && bt.message.includes('NaN'), bt?.message);
   t.true(isDetkitError(t.throws(() => new HungarianMatcher({ costBbox: -1 })), 'INVALID_ARGUMENT'));
 });

@@ -1,6 +1,6 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import type { Hook, IterInfo, Logger, Metrics, RunState } from '@detkit/core';
+import { writeFileAtomic, type Hook, type IterInfo, type Logger, type Metrics, type RunState } from '@detkit/core';
 import { formatDuration, formatNumber, RateMeter } from './format.js';
 
 export interface LoggerHookConfig {
@@ -50,7 +50,32 @@ export class LoggerHook implements Hook {
   async beforeRun(state: RunState): Promise<void> {
     this.file = isAbsolute(this.config.metricsFile) ? this.config.metricsFile : join(state.workDir, this.config.metricsFile);
     await mkdir(dirname(this.file), { recursive: true });
+    if (state.iter > 0) await this.dropRecordsAfter(state.iter);
     this.rate.mark(state.iter);
+  }
+
+  /**
+   * A resumed run repeats the iterations its predecessor did after the checkpoint (it was
+   * killed before the next one): drop those records so each iteration appears once.
+   */
+  private async dropRecordsAfter(iter: number): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch {
+      return;
+    }
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    const kept = lines.filter((l) => {
+      try {
+        return !((JSON.parse(l) as { iter?: number }).iter! > iter);
+      } catch {
+        return true;
+      }
+    });
+    if (kept.length === lines.length) return;
+    await writeFileAtomic(this.file, kept.map((l) => l + '\n').join(''));
+    this.logger.info(`logger: dropped ${lines.length - kept.length} record(s) after iteration ${iter} from ${this.file} (the resumed run redoes them)`);
   }
 
   async afterIter(state: RunState, info: IterInfo): Promise<void> {

@@ -1,4 +1,4 @@
-import { DetkitError } from '@detkit/core';
+import { DetkitError, formatValue } from '@detkit/core';
 
 /**
  * Reading a hook's config params with errors that name the hook and the key. Unknown keys
@@ -18,7 +18,7 @@ export class HookParams {
   }
 
   private bad(key: string, value: unknown, problem: string): DetkitError {
-    return new DetkitError('CONFIG_INVALID', `hook '${this.hook}': ${key}=${JSON.stringify(value)} ${problem}`, { hook: this.hook, key });
+    return new DetkitError('CONFIG_INVALID', `hook '${this.hook}': ${key}=${formatValue(value, 80)} ${problem}`, { hook: this.hook, key });
   }
 
   number(key: string, fallback: number, opts: { min?: number; max?: number; integer?: boolean } = {}): number {

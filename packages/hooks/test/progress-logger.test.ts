@@ -1,9 +1,9 @@
 import test from 'ava';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Runner, type BuildContext, type Hook, type PluginContext, type TypedConfig } from '@detkit/core';
+import { Runner, type BuildContext, type Hook, type PluginContext, type RunState, type TypedConfig } from '@detkit/core';
 import { defaultHooks, HOOK_FACTORIES, LoggerHook, ProgressHook, registerHooks, wantsBar } from '../src/hooks.js';
 import { baseOptions, recordingLogger, services, useCpu } from './helpers.js';
 
@@ -71,4 +71,19 @@ test('defaultHooks', (t) => {
   t.deepEqual(types(withVal), ['logger', 'progress', 'checkpoint', 'eval']);
   t.like(withVal[2], { interval: 200, keepLast: 3, bestMetric: 'AP' });
   t.like(withVal[3], { interval: 100 });
+});
+
+test('a resumed run drops the metrics records its predecessor wrote after the checkpoint (each iteration once)', async (t) => {
+  const workDir = dir();
+  const file = join(workDir, 'metrics.jsonl');
+  const record = (iter: number, type = 'iter') => JSON.stringify({ type, iter, totalLoss: 1 });
+  writeFileSync(file, [1, 2, 3, 4, 5].map((i) => record(i)).join('\n') + '\n' + record(2, 'eval') + '\n');
+  const log = recordingLogger();
+  const hook = new LoggerHook({ interval: 1, metricsFile: 'metrics.jsonl' }, log);
+  await hook.beforeRun({ workDir, iter: 3 } as RunState);
+  const kept = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.deepEqual(kept.map((r) => [r.type, r.iter]), [['iter', 1], ['iter', 2], ['iter', 3], ['eval', 2]]);
+  t.regex(log.lines.join('\n'), /dropped 2 record\(s\) after iteration 3/);
+  await hook.beforeRun({ workDir, iter: 0 } as RunState);
+  t.is(readFileSync(file, 'utf8').trim().split('\n').length, 4, 'a run from 0 touches nothing');
 });

@@ -4,6 +4,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { describeNonFinite, firstNonFinite } from './finite.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 
 /**
@@ -86,6 +87,7 @@ export async function saveCheckpoint(path: string, parts: SaveCheckpointParts): 
     hookNames.push(hook);
     for (const [name, t] of state) tensors.set(`hook.${hook}.${name}`, t);
   }
+  refuseNonFiniteSave(path, tensors);
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     iter: parts.iter,
@@ -102,14 +104,35 @@ export async function saveCheckpoint(path: string, parts: SaveCheckpointParts): 
 }
 
 /**
+ * A diverged model must not overwrite a good checkpoint: NaN/Inf weights or optimizer state
+ * throw LOSS_NOT_FINITE naming the tensor, before anything is written.
+ */
+function refuseNonFiniteSave(path: string, tensors: Map<string, tf.Tensor>): void {
+  const bad = firstNonFinite(tensors);
+  if (bad) {
+    throw new DetkitError('LOSS_NOT_FINITE', `Training diverged: not writing ${path}: ${describeNonFinite(bad)}`, { path, tensor: bad.name });
+  }
+}
+
+/** Non-finite parameters or optimizer state make a checkpoint useless: refuse it at load, naming the tensor. */
+function refuseNonFiniteLoad(path: string, tensors: Map<string, tf.Tensor>): void {
+  const bad = firstNonFinite([...tensors].filter(([k]) => !k.startsWith('hook.')));
+  if (bad) {
+    throw corrupt(path, `${describeNonFinite(bad)}: the model had diverged when this was saved; use an earlier checkpoint`);
+  }
+}
+
+/**
  * Reads and validates a checkpoint. Any problem (file corrupt, metadata missing, a tensor
- * outside the three namespaces) throws CHECKPOINT_CORRUPT with every tensor already freed.
+ * outside the three namespaces, NaN/Inf in model or optimizer tensors) throws
+ * CHECKPOINT_CORRUPT with every tensor already freed.
  */
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   const { tensors, metadata } = await readSafetensors(path);
   const disposeAll = () => tensors.forEach((t) => t.dispose());
   try {
     const meta = parseMeta(path, metadata);
+    refuseNonFiniteLoad(path, tensors);
     const model = new Map<string, tf.Tensor>();
     const optimizer = new Map<string, tf.Tensor>();
     const hooks = new Map<string, Map<string, tf.Tensor>>();
@@ -157,16 +180,25 @@ function corrupt(path: string, problem: string): DetkitError {
 
 /** Writes only the model's parameters and buffers under their own names (for export/teachers). */
 export async function saveModelOnly(path: string, module: Module, metadata: Record<string, string> = {}): Promise<void> {
+  refuseNonFiniteSave(path, module.stateDict());
   await writeSafetensors(path, module.stateDict(), { ...metadata, format: WEIGHTS_FORMAT, detkitVersion: detkitVersion() });
 }
 
 /**
  * Reads model weights from either a weights file (bare names) or a full checkpoint (the
  * `model.` namespace, prefix stripped). The caller owns (and disposes) the returned tensors.
+ * NaN/Inf weights throw CHECKPOINT_CORRUPT naming the tensor.
  */
 export async function loadModelWeights(path: string): Promise<Map<string, tf.Tensor>> {
   const { tensors, metadata } = await readSafetensors(path);
-  return modelWeightsOf(tensors, metadata);
+  const weights = modelWeightsOf(tensors, metadata);
+  try {
+    refuseNonFiniteLoad(path, weights);
+  } catch (e) {
+    weights.forEach((t) => t.dispose());
+    throw e;
+  }
+  return weights;
 }
 
 /** The model's tensors of a file's contents (prefix stripped); disposes the rest. */
@@ -188,6 +220,7 @@ export async function exportWeights(from: string, to: string): Promise<{ tensors
   const { tensors, metadata } = await readSafetensors(from);
   const weights = modelWeightsOf(tensors, metadata);
   try {
+    refuseNonFiniteLoad(from, weights);
     const meta: Record<string, string> = { format: WEIGHTS_FORMAT, detkitVersion: detkitVersion(), exportedFrom: basename(from) };
     let iter: number | undefined;
     if (metadata?.format === CHECKPOINT_FORMAT && metadata.detkit) {

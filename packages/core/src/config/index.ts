@@ -14,4 +14,4 @@ export { deepMerge, isPlainObject } from './merge.js';
 export { parseOverride, applyOverrides, type ConfigOverride } from './overrides.js';
 export { validateConfig, formatKeyPath } from './validate.js';
 export { buildRun, defaultHookConfigs, type BuildRunOptions, type LoaderParams } from './build-run.js';
-export { jsonErrorOffset, lineColumn } from './json-position.js';
+export { jsonErrorOffset, lineColumn, findNonFiniteNumber } from './json-position.js';

@@ -80,3 +80,17 @@ export function lineColumn(text: string, offset: number): { line: number; column
   const before = text.slice(0, offset);
   return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
 }
+
+/**
+ * The first number literal in (valid) JSON `text` that does not fit a double, e.g. `1e999`,
+ * which JSON.parse silently reads as Infinity. Undefined when there is none. A cheap test
+ * rules out most texts: overflow needs an exponent of 3+ digits or 309+ integer digits.
+ */
+export function findNonFiniteNumber(text: string): { offset: number; literal: string } | undefined {
+  if (!/\d[eE]\+?\d{3}|\d{309}/.test(text)) return undefined;
+  const token = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+  for (let m = token.exec(text); m; m = token.exec(text)) {
+    if (m[0][0] !== '"' && !Number.isFinite(Number(m[0]))) return { offset: m.index, literal: m[0] };
+  }
+  return undefined;
+}

@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DetkitError, isDetkitError } from '../errors.js';
-import { jsonErrorOffset, lineColumn } from './json-position.js';
+import { findNonFiniteNumber, jsonErrorOffset, lineColumn } from './json-position.js';
 import { importWithTsFallback } from './ts-loader.js';
 import { deepMerge, isPlainObject } from './merge.js';
-import { applyOverrides, type ConfigOverride } from './overrides.js';
+import { checkOverrideRoots } from './override-roots.js';
+import { applyOverrides, parseOverride, type ConfigOverride } from './overrides.js';
 import type { DetkitConfig } from './schema.js';
 import { validateConfig } from './validate.js';
 
@@ -22,6 +23,8 @@ export interface LoadedConfig {
   dir: string;
   /** The files read, the given one first, then its bases. */
   chain: string[];
+  /** The overrides applied, as parsed (`--set train.maxIters=1e3` has value 1000). */
+  overrides: ConfigOverride[];
 }
 
 const JS_EXTS = new Set(['.js', '.mjs', '.cjs']);
@@ -32,10 +35,12 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
   const abs = resolve(file);
   const chain: string[] = [];
   const merged = await loadMerged(abs, chain);
-  const withOverrides = options.overrides?.length ? applyOverrides(merged, options.overrides) : merged;
+  const overrides = (options.overrides ?? []).map((o) => (typeof o === 'string' ? parseOverride(o) : o));
+  checkOverrideRoots(merged, overrides, abs);
+  const withOverrides = overrides.length ? applyOverrides(merged, overrides) : merged;
   delete withOverrides.extends;
   const config = validateConfig(withOverrides, abs);
-  return { config, file: abs, dir: dirname(abs), chain };
+  return { config, file: abs, dir: dirname(abs), chain, overrides };
 }
 
 /** The raw object of one file with its `extends` chain merged in; no validation. */
@@ -84,6 +89,11 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
       value = JSON.parse(text);
     } catch (e) {
       throw new DetkitError('CONFIG_LOAD', `Config ${file} is not valid JSON: ${jsonErrorWhere(text, e as Error)}`, { file }, { cause: e });
+    }
+    const huge = findNonFiniteNumber(text);
+    if (huge) {
+      const { line, column } = lineColumn(text, huge.offset);
+      throw new DetkitError('CONFIG_INVALID', `Invalid config ${file}:\n  line ${line}, column ${column}: the number ${huge.literal} does not fit a double (it would read as Infinity)`, { file });
     }
   } else if (JS_EXTS.has(ext) || TS_EXTS.has(ext)) {
     value = await importConfigModule(file);

@@ -1,4 +1,5 @@
 import { DetkitError } from '../errors.js';
+import { findNonFiniteNumber } from './json-position.js';
 import { isPlainObject } from './merge.js';
 
 export interface ConfigOverride {
@@ -27,17 +28,29 @@ export function parseOverride(text: string): ConfigOverride {
   if (path.some((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')) {
     throw new DetkitError('CONFIG_INVALID', `--set '${text}': key path '${key}' is not allowed`);
   }
-  return { source: text, path, value: parseValue(raw) };
+  return { source: text, path, value: parseValue(raw, text) };
 }
 
-function parseValue(raw: string): unknown {
+function parseValue(raw: string, text: string): unknown {
   const t = raw.trim();
   if (t === '') return '';
+  let value: unknown;
   try {
-    return JSON.parse(t);
+    value = JSON.parse(t);
   } catch {
     return raw;
   }
+  // JSON.parse reads 1e999 as Infinity; no config key wants that.
+  const huge = findNonFiniteNumber(t);
+  if (huge) throw new DetkitError('CONFIG_INVALID', `--set '${text}': the number ${huge.literal} does not fit a double (it would read as Infinity)`);
+  return value;
+}
+
+/** `--set 1e3` is 1000: the value as read, when its JSON differs from what was typed (else undefined). */
+export function reinterpretation(o: ConfigOverride): string | undefined {
+  const typed = o.source.slice(o.source.indexOf('=') + 1).trim();
+  const read = typeof o.value === 'string' ? o.value : JSON.stringify(o.value);
+  return read === typed || typeof o.value === 'string' ? undefined : read;
 }
 
 /**

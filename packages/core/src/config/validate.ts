@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { DetkitError } from '../errors.js';
 import { suggest } from '../registry/suggest.js';
+import { formatValue } from '../util/format-value.js';
 import { CORE_SECTIONS, configSchema, type DetkitConfig } from './schema.js';
 
 /** `['data','transforms',1,'type']` -> `data.transforms[1].type`. */
@@ -23,13 +24,7 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function show(v: unknown): string {
-  if (v === undefined) return 'nothing (missing)';
-  try {
-    const s = JSON.stringify(v);
-    return s.length > 60 ? s.slice(0, 57) + '...' : s;
-  } catch {
-    return String(v);
-  }
+  return v === undefined ? 'nothing (missing)' : formatValue(v, 60);
 }
 
 /** The keys a (possibly wrapped) object schema accepts at `path`, for "did you mean". */

@@ -136,8 +136,8 @@ export class Module {
   }
 
   /**
-   * Copies tensors into this module's variables. Shapes must match exactly; nothing is
-   * assigned unless every check passes, so a failed load never leaves a half-loaded model.
+   * Copies tensors into this module's variables. Shapes and dtypes must match exactly; nothing
+   * is assigned unless every check passes, so a failed load never leaves a half-loaded model.
    */
   loadStateDict(sd: Map<string, tf.Tensor>, opts: LoadOptions = {}): LoadReport {
     const strict = opts.strict ?? true;
@@ -146,28 +146,33 @@ export class Module {
     const missing = [...own.keys()].filter((k) => !sd.has(k));
     const unexpected = [...sd.keys()].filter((k) => !own.has(k));
     const badShapes: string[] = [];
+    const badDtypes: string[] = [];
     for (const [k, v] of own) {
       const src = sd.get(k);
       if (src && !tf.util.arraysEqual(src.shape, v.shape)) {
         badShapes.push(`${k}: expected [${v.shape}] got [${src.shape}]`);
       }
+      // Integer data for a float parameter (or the reverse) is a corrupt or foreign file, not a cast.
+      if (src && src.dtype !== v.dtype) badDtypes.push(`${k}: expected ${v.dtype} got ${src.dtype}`);
     }
-    if (badShapes.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0))) {
+    if (badShapes.length > 0 || badDtypes.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0))) {
       const parts: string[] = [];
       if (badShapes.length) parts.push(`wrong shapes: ${badShapes.slice(0, 10).join('; ')}`);
+      if (badDtypes.length) parts.push(`wrong dtypes: ${badDtypes.slice(0, 10).join('; ')}`);
       if (strict && missing.length) parts.push(`missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`);
       if (strict && unexpected.length) parts.push(`unexpected: ${unexpected.slice(0, 10).join(', ')}${unexpected.length > 10 ? ', ...' : ''}`);
       throw new DetkitError('STATE_DICT_MISMATCH', `Cannot load state dict${where}: ${parts.join(' | ')}`, {
         missing,
         unexpected,
         badShapes,
+        badDtypes,
       });
     }
     const loaded: string[] = [];
     for (const [k, v] of own) {
       const src = sd.get(k);
       if (!src) continue;
-      tf.tidy(() => (v as tf.Variable).assign(src.dtype === v.dtype ? src : tf.cast(src, v.dtype)));
+      (v as tf.Variable).assign(src);
       loaded.push(k);
     }
     return { loaded, missing, unexpected };

@@ -4,6 +4,7 @@ import { Adam } from './adam.js';
 import type { Optimizer, OptimizerConfig } from './optimizer.js';
 import { resolveParamGroups } from './param-groups.js';
 import { SGD } from './sgd.js';
+import { formatValue } from '../util/format-value.js';
 
 /** PyTorch's defaults, so a config that names only `type` and `lr` behaves like torch.optim. */
 const DEFAULT_WEIGHT_DECAY = { adamw: 1e-2, adam: 0, sgd: 0 } as const;
@@ -11,7 +12,7 @@ const DEFAULT_WEIGHT_DECAY = { adamw: 1e-2, adam: 0, sgd: 0 } as const;
 /** Builds the optimizer named by `config.type` over `params` (name, variable), in that order. */
 export function createOptimizer(config: OptimizerConfig, params: Array<[string, tf.Variable]>): Optimizer {
   const bad = (key: string, value: unknown, want: string) =>
-    new DetkitError('CONFIG_INVALID', `optimizer.${key} must be ${want}, got ${JSON.stringify(value)}`);
+    new DetkitError('CONFIG_INVALID', `optimizer.${key} must be ${want}, got ${formatValue(value, 80)}`);
   if (!(config.lr >= 0 && Number.isFinite(config.lr))) throw bad('lr', config.lr, 'a finite number >= 0');
   if (!(config.type in DEFAULT_WEIGHT_DECAY)) throw bad('type', config.type, "one of 'adamw', 'adam', 'sgd'");
   const wd = config.weightDecay ?? DEFAULT_WEIGHT_DECAY[config.type];

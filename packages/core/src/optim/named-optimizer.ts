@@ -104,6 +104,7 @@ export abstract class NamedOptimizer implements Optimizer {
       if (!tf.util.arraysEqual(t.shape, p.variable.shape)) {
         throw new DetkitError('CHECKPOINT_MISMATCH', `optimizer state '${key}' has shape [${t.shape}], parameter is [${p.variable.shape}]`);
       }
+      if (t.dtype !== 'float32') throw new DetkitError('CHECKPOINT_MISMATCH', `optimizer state '${key}' is ${t.dtype}, expected float32`);
       plan.push([p, kind, t]);
     }
     this.disposeSlots();

@@ -11,6 +11,7 @@ import type {
   TypedConfig,
 } from './types.js';
 import { BUILTIN_KINDS } from './types.js';
+import { formatValue } from '../util/format-value.js';
 
 /** Who registered names outside any plugin (user code, tests). */
 export const DIRECT_REGISTRANT = '<direct>';
@@ -212,10 +213,5 @@ export function createRegistry(services: Services): Registry {
 }
 
 function preview(v: unknown): string {
-  try {
-    const s = JSON.stringify(v);
-    return s === undefined ? String(v) : s.length > 80 ? s.slice(0, 77) + '...' : s;
-  } catch {
-    return String(v);
-  }
+  return formatValue(v, 80);
 }

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchSource, Detection } from '../data/types.js';
+import { DetkitError } from '../errors.js';
+import { formatValue } from '../util/format-value.js';
 import type { TrainableModel } from './model.js';
 
 /**
@@ -26,7 +28,10 @@ export async function predictAll(model: TrainableModel, source: BatchSource, wei
     // Epoch 0 always: evaluation order must not depend on how far training got.
     for await (const batch of source.batches(0)) {
       try {
-        for (const perImage of await model.predict(batch)) detections.push(...perImage);
+        for (const perImage of await model.predict(batch)) {
+          assertFiniteDetections(perImage);
+          detections.push(...perImage);
+        }
       } finally {
         batch.images.dispose();
         batch.masks.dispose();
@@ -40,4 +45,20 @@ export async function predictAll(model: TrainableModel, source: BatchSource, wei
     }
     model.train(wasTraining);
   }
+}
+
+/**
+ * NaN/Inf scores or boxes mean the weights have diverged (or are corrupt): say so, rather than
+ * letting an evaluator fail on `score: null` in a results record. OUTPUT_NOT_FINITE, exit 4.
+ */
+export function assertFiniteDetections(detections: readonly Detection[]): void {
+  const bad = detections.filter((d) => !Number.isFinite(d.score) || !d.box.every(Number.isFinite));
+  if (bad.length === 0) return;
+  const d = bad[0]!;
+  throw new DetkitError(
+    'OUTPUT_NOT_FINITE',
+    `The model produced non-finite outputs (image ${d.imageId}: score ${d.score}, box ${formatValue(d.box)}; ${bad.length} of ${detections.length} detections of that image): ` +
+      'its weights have diverged or are corrupt; use a checkpoint from before the divergence',
+    { imageId: d.imageId, count: bad.length },
+  );
 }

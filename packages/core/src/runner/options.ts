@@ -21,7 +21,7 @@ export interface RunnerOptions {
   /** Checkpoint file to resume from (model, optimizer, iteration). */
   resumeFrom?: string;
   services: Services;
-  /** Install a SIGINT handler that stops after the current iteration and checkpoints. Default true. */
+  /** Install SIGINT/SIGTERM handlers that stop after the current iteration and checkpoint. Default true. */
   handleSignals?: boolean;
   /** Hash of the run's config, stored in checkpoints (see `hashConfig`). */
   configHash?: string;

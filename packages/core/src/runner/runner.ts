@@ -6,9 +6,10 @@ import { Subject, type Observable } from 'rxjs';
 import { registerTfjsGradients } from '../backend/gradients.js';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import type { Batch } from '../data/types.js';
-import { DetkitError } from '../errors.js';
+import { DetkitError, isDetkitError } from '../errors.js';
 import { createOptimizer } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { divergedAt } from './diverged.js';
 import { predictAll } from './evaluation.js';
 import type { RunnerEvent } from './events.js';
 import type { IterInfo, Metrics, RunState } from './hook.js';
@@ -20,7 +21,7 @@ import { trainStep } from './train-step.js';
 export interface TrainResult {
   /** Iterations completed. */
   iter: number;
-  /** True when the run ended early (a hook's requestStop or Ctrl-C). */
+  /** True when the run ended early (a hook's requestStop, Ctrl-C or SIGTERM). */
   stopped: boolean;
   reason?: string;
 }
@@ -116,6 +117,8 @@ export class Runner {
       epochIter: this.epochIter,
       hookTensors,
       meta: { seed: this.options.services.rng.seed, rngState: rng.getState?.(), configHash: this.options.configHash },
+    }).catch((e: unknown) => {
+      throw divergedAt(e, this.iter);
     });
     this.emit({ type: 'checkpoint', iter: this.iter, path: full });
     return full;
@@ -163,9 +166,9 @@ export class Runner {
     if (options.resumeFrom) await this.resume(options.resumeFrom);
     const removeHandler =
       options.handleSignals ?? true
-        ? installInterruptHandler(() => {
+        ? installInterruptHandler((signal) => {
             this.interrupted = true;
-            this.state.requestStop('interrupted (SIGINT)');
+            this.state.requestStop(`interrupted (${signal})`);
           }, options.services.logger)
         : () => {};
     try {
@@ -179,7 +182,8 @@ export class Runner {
       await this.hooks.afterRun(this.state);
       return { iter: this.iter, stopped, reason: this.stopReason };
     } catch (e) {
-      this.log('error', `Training failed at iteration ${this.iter}: ${(e as Error).message}`);
+      const named = isDetkitError(e) && e.details?.iter !== undefined;
+      this.log('error', named ? (e as Error).message : `Training failed at iteration ${this.iter}: ${(e as Error).message}`);
       throw e;
     } finally {
       removeHandler();
@@ -223,6 +227,8 @@ export class Runner {
           options.clipGradNorm,
         );
         info = { iter: this.iter + 1, epoch: this.epoch, lr: this.lr, ...outcome, stepMs: performance.now() - t1, dataMs };
+      } catch (e) {
+        throw divergedAt(e, this.iter + 1);
       } finally {
         batch.images.dispose();
         batch.masks.dispose();

@@ -1,4 +1,5 @@
 import { DetkitError } from '@detkit/core';
+import { validateCoco } from '../coco/validate.js';
 import { evaluateCoco } from './evaluate.js';
 import { readJsonFile, writeFileAtomic } from './json-file.js';
 import { formatStats } from './summarize.js';
@@ -39,6 +40,12 @@ export async function evalFilesCommand(options: EvalFilesOptions): Promise<EvalF
     throw new DetkitError('INVALID_ARGUMENT', `ground truth file ${options.gt} must hold an object with arrays "images", "annotations" and "categories"`, {
       file: options.gt,
     });
+  }
+  // The dataset's validator, read as pycocotools reads ground truth (see ValidateOptions.forEvaluation).
+  const valid = validateCoco(gt, { annFile: options.gt, imageDir: '.', skipInvalid: false, boxTolerance: 1, forEvaluation: true });
+  if (valid.duplicateAnnotationIds.length > 0) {
+    const ids = valid.duplicateAnnotationIds;
+    print(`note: ${options.gt}: annotation id${ids.length > 1 ? 's' : ''} ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''} repeated; like pycocotools, each repeated id is scored as its last annotation`);
   }
   if (!Array.isArray(results)) {
     throw new DetkitError('INVALID_ARGUMENT', `results file ${options.results} must hold a JSON array of {image_id, category_id, bbox, score}`, {

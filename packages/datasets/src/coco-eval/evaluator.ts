@@ -1,4 +1,4 @@
-import { DetkitError, type Dataset, type Detection, type Evaluator, type Metrics, type PluginContext } from '@detkit/core';
+import { DetkitError, formatValue, type Dataset, type Detection, type Evaluator, type Metrics, type PluginContext } from '@detkit/core';
 import { evaluateCoco } from './evaluate.js';
 import { categoryIdsOf, datasetToCocoGroundTruth, detectionsToCocoResults, type CocoEvalDatasetExtras } from './from-dataset.js';
 import { COCO_STAT_KEYS } from './types.js';
@@ -34,7 +34,7 @@ export function registerEvaluators(ctx: PluginContext): void {
   ctx.register<Evaluator>('evaluator', 'coco', (params) => {
     const { perClass } = params;
     if (perClass !== undefined && typeof perClass !== 'boolean') {
-      throw new DetkitError('CONFIG_INVALID', `evaluator 'coco': perClass must be a boolean, got ${JSON.stringify(perClass)}`, { key: 'perClass' });
+      throw new DetkitError('CONFIG_INVALID', `evaluator 'coco': perClass must be a boolean, got ${formatValue(perClass, 80)}`, { key: 'perClass' });
     }
     return new CocoEvaluator({ perClass });
   }, {

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { DetkitError, jsonErrorOffset, lineColumn } from '@detkit/core';
+import { DetkitError, findNonFiniteNumber, jsonErrorOffset, lineColumn } from '@detkit/core';
 
 /** Reads and parses a JSON file; errors name the file and, for syntax errors, the position. */
 export async function readJsonFile(file: string, what: string): Promise<unknown> {
@@ -9,8 +9,9 @@ export async function readJsonFile(file: string, what: string): Promise<unknown>
   } catch (e) {
     throw new DetkitError('IO', `cannot read ${what} file ${file}: ${(e as Error).message}`, { file }, { cause: e });
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     const pos = jsonErrorOffset(text);
     const { line, column } = lineColumn(text, pos);
@@ -21,6 +22,13 @@ export async function readJsonFile(file: string, what: string): Promise<unknown>
       { cause: e },
     );
   }
+  // JSON.parse reads 1e999 as Infinity, which later messages could only show as 'Infinity'.
+  const huge = findNonFiniteNumber(text);
+  if (huge) {
+    const { line, column } = lineColumn(text, huge.offset);
+    throw new DetkitError('INVALID_ARGUMENT', `${what} file ${file}: the number ${huge.literal} at line ${line}, column ${column} does not fit a double (it would read as Infinity)`, { file, line, column });
+  }
+  return value;
 }
 
 export { writeFileAtomic } from '../util/atomic.js';

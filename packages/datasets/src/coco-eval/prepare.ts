@@ -1,4 +1,4 @@
-import { DetkitError } from '@detkit/core';
+import { DetkitError, formatValue } from '@detkit/core';
 import type { CocoEvalAnnotation, CocoEvalGroundTruth, CocoResult } from './types.js';
 
 /**
@@ -34,9 +34,15 @@ function indexMap(ids: number[]): Map<number, number> {
   return m;
 }
 
+const show = (v: unknown): string => formatValue(v, 80);
+
 function checkBox(bbox: unknown, where: string): readonly number[] {
   if (!Array.isArray(bbox) || bbox.length !== 4 || !bbox.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    throw new DetkitError('INVALID_ARGUMENT', `${where}: bbox must be [x, y, w, h] of 4 finite numbers, got ${JSON.stringify(bbox)}`, { where });
+    throw new DetkitError('INVALID_ARGUMENT', `${where}: bbox must be [x, y, w, h] of 4 finite numbers, got ${show(bbox)}`, { where });
+  }
+  // An empty box (w or h = 0) is scored like pycocotools does; a negative size is not a box.
+  if (bbox[2] < 0 || bbox[3] < 0) {
+    throw new DetkitError('INVALID_ARGUMENT', `${where}: bbox ${show(bbox)} has a negative width or height`, { where });
   }
   return bbox as number[];
 }
@@ -48,15 +54,15 @@ function checkList(value: unknown, where: string): readonly unknown[] {
 
 function checkObject(value: unknown, where: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new DetkitError('INVALID_ARGUMENT', `${where} must be an object, got ${JSON.stringify(value)}`, { where });
+    throw new DetkitError('INVALID_ARGUMENT', `${where} must be an object, got ${show(value)}`, { where });
   }
   return value as Record<string, unknown>;
 }
 
 function checkNumber(obj: Record<string, unknown>, key: string, where: string): number {
   const v = obj[key];
-  if (typeof v !== 'number' || Number.isNaN(v)) {
-    throw new DetkitError('INVALID_ARGUMENT', `${where}.${key} must be a number, got ${JSON.stringify(v)}`, { where, key });
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new DetkitError('INVALID_ARGUMENT', `${where}.${key} must be a finite number, got ${show(v)}`, { where, key });
   }
   return v;
 }

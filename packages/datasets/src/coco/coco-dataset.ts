@@ -15,10 +15,16 @@ export interface CocoDatasetOptions {
   skipInvalid?: boolean;
   /** Pixels a box may exceed its image by before it counts as outside (then it is clipped). Default 1. */
   boxTolerance?: number;
-  /** Check every image file's header (exists, decodable, size matches the JSON) at load. Default true. */
-  verifyImages?: boolean;
+  /**
+   * What to check of every image file at load: 'header' (exists, JPEG/PNG, size matches the
+   * JSON; true means this, the default), 'decode' (also decode the whole image: catches
+   * truncated bodies, costs about one epoch of decoding), or false/'none'.
+   */
+  verifyImages?: boolean | VerifyImages;
   logger?: Logger;
 }
+
+export type VerifyImages = 'none' | 'header' | 'decode';
 
 /** A COCO sample also carries the annotation areas (for COCO evaluation's area ranges). */
 export interface CocoSample extends Sample {
@@ -48,22 +54,27 @@ export class CocoDataset implements Dataset {
   readonly classNames: readonly string[];
   /** categoryIds[label] = COCO category id: for writing results back in COCO ids. */
   readonly categoryIds: number[];
-  /** Records left out because they were invalid (empty unless `skipInvalid`). */
+  /**
+   * Records left out because they were invalid (empty unless `skipInvalid`): at load, and
+   * images that fail to decode when first read during training.
+   */
   readonly skipped: readonly SkippedRecord[];
   private readonly entries: Entry[];
   private readonly labelOf: Map<number, number>;
+  /** Indices whose image failed to decode (only with skipInvalid). */
+  private readonly undecodable = new Set<number>();
 
   private constructor(
     readonly options: CocoDatasetOptions,
     categories: CocoCategory[],
     entries: Entry[],
-    skipped: SkippedRecord[],
+    private readonly skippedList: SkippedRecord[],
   ) {
     this.classNames = categories.map((c) => c.name);
     this.categoryIds = categories.map((c) => c.id);
     this.labelOf = new Map(categories.map((c, i) => [c.id, i]));
     this.entries = entries;
-    this.skipped = skipped;
+    this.skipped = skippedList;
   }
 
   get length(): number {
@@ -87,9 +98,10 @@ export class CocoDataset implements Dataset {
       annotations: valid.annotationsByImage.get(image.id) ?? [],
     }));
 
-    if (options.verifyImages ?? true) {
+    const verify = verifyMode(options.verifyImages);
+    if (verify !== 'none') {
       await mapLimit(entries, 8, async (e, i) => {
-        const problem = await checkImageFile(e!.file, e!.image);
+        const problem = await checkImageFile(e!.file, e!.image, verify === 'decode');
         if (!problem) return;
         const record = `images (id ${e!.image.id}, file ${e!.file})`;
         if (!skipInvalid) throw new DetkitError('DATASET_INVALID', `${annFile}: ${record}: ${problem}`, { file: annFile, record, image: e!.file });
@@ -115,7 +127,37 @@ export class CocoDataset implements Dataset {
     return e;
   }
 
+  /**
+   * The sample at `index`. With `skipInvalid`, an image that fails to decode (a truncated body
+   * passes the load-time header check) is skipped, counted and warned about, and the next
+   * decodable image takes its place, so training goes on with the same batch shapes.
+   */
   async get(index: number): Promise<CocoSample> {
+    this.entry(index);
+    if (!(this.options.skipInvalid ?? false)) return this.read(index);
+    for (let k = 0; k < this.length; k++) {
+      const i = (index + k) % this.length;
+      if (this.undecodable.has(i)) continue;
+      try {
+        return await this.read(i);
+      } catch (e) {
+        if (!(e instanceof DetkitError && e.code === 'DATASET_INVALID')) throw e;
+        this.markUndecodable(i, e.message);
+      }
+    }
+    throw new DetkitError('DATASET_INVALID', `coco ${this.options.annFile}: no image can be decoded (${this.undecodable.size} of ${this.length} failed)`, { file: this.options.annFile });
+  }
+
+  private markUndecodable(index: number, reason: string): void {
+    if (this.undecodable.has(index)) return;
+    this.undecodable.add(index);
+    const { image, file } = this.entries[index]!;
+    const record = `images (id ${image.id}, file ${file})`;
+    this.skippedList.push({ record, reason });
+    this.options.logger?.warn(`coco ${this.options.annFile}: ${record} skipped: ${reason} (${this.undecodable.size} undecodable so far; the next image takes its place)`);
+  }
+
+  private async read(index: number): Promise<CocoSample> {
     const { image: info, file, annotations } = this.entry(index);
     const decoded = await decodeImage(file);
     if (decoded.width !== info.width || decoded.height !== info.height) {
@@ -150,14 +192,21 @@ export class CocoDataset implements Dataset {
   }
 }
 
-/** Returns why an image file is unusable, or undefined if its header reads and matches. */
-async function checkImageFile(file: string, info: CocoImage): Promise<string | undefined> {
+function verifyMode(v: CocoDatasetOptions['verifyImages']): VerifyImages {
+  if (v === undefined || v === true) return 'header';
+  return v === false ? 'none' : v;
+}
+
+/** Returns why an image file is unusable, or undefined if its header (and with `decode`, its body) reads and matches. */
+async function checkImageFile(file: string, info: CocoImage, decode: boolean): Promise<string | undefined> {
   try {
     const meta = await sharp(file).metadata();
     if (meta.format !== 'jpeg' && meta.format !== 'png') return `image file ${file} is ${meta.format}, expected JPEG or PNG`;
     if (meta.width !== info.width || meta.height !== info.height) {
       return `image file ${file} is ${meta.width}x${meta.height} but the JSON says ${info.width}x${info.height}`;
     }
+    // The whole body, as training will read it (failOn 'warning' like decodeImage's default).
+    if (decode) await sharp(file).raw().toBuffer();
     return undefined;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { jsonErrorOffset, lineColumn } from '@detkit/core';
+import { findNonFiniteNumber, jsonErrorOffset, lineColumn } from '@detkit/core';
 import { DetkitError } from '../core.js';
 
 /** Reads and parses a JSON file; failures are DATASET_INVALID naming the file and the line/column. */
@@ -10,8 +10,9 @@ export async function readJsonFile(file: string): Promise<unknown> {
   } catch (e) {
     throw new DetkitError('DATASET_INVALID', `cannot read annotation file ${file}: ${(e as Error).message}`, { file }, { cause: e });
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     const pos = jsonErrorOffset(text);
     const where = pos < 0 ? '' : (() => {
@@ -20,4 +21,10 @@ export async function readJsonFile(file: string): Promise<unknown> {
     })();
     throw new DetkitError('DATASET_INVALID', `malformed JSON in ${file}${where}: ${(e as Error).message}`, { file, position: pos }, { cause: e });
   }
+  const huge = findNonFiniteNumber(text);
+  if (huge) {
+    const { line, column } = lineColumn(text, huge.offset);
+    throw new DetkitError('DATASET_INVALID', `${file}: the number ${huge.literal} at line ${line}, column ${column} does not fit a double (it would read as Infinity)`, { file, line, column });
+  }
+  return value;
 }

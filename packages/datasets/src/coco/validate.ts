@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { DetkitError } from '../core.js';
+import { DetkitError, formatValue } from '../core.js';
 import type { CocoAnnotation, CocoCategory, CocoImage } from './types.js';
 
 /** A record that failed validation and was skipped (only with `skipInvalid`). */
@@ -14,6 +14,8 @@ export interface ValidatedCoco {
   /** Annotations per valid image id, in file order. */
   annotationsByImage: Map<number, CocoAnnotation[]>;
   skipped: SkippedRecord[];
+  /** Annotation ids that occur more than once (only collected with `forEvaluation`; else an error). */
+  duplicateAnnotationIds: number[];
 }
 
 export interface ValidateOptions {
@@ -22,6 +24,13 @@ export interface ValidateOptions {
   skipInvalid: boolean;
   /** Boxes may exceed the image by this many pixels (rounding in real data); they are clipped. */
   boxTolerance: number;
+  /**
+   * Ground truth for `detkit eval --gt`, checked as pycocotools reads it: images need only an
+   * id (width and height are checked when present; file_name is not used), categories need
+   * no name, empty boxes count, and a repeated annotation id is reported in
+   * `duplicateAnnotationIds` instead of failing.
+   */
+  forEvaluation?: boolean;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -51,43 +60,49 @@ export function resolveInside(imageDir: string, fileName: string): string | { er
   return full;
 }
 
-function checkCategory(c: unknown): string | undefined {
+const show = (v: unknown): string => formatValue(v, 80);
+
+function checkCategory(c: unknown, forEvaluation: boolean): string | undefined {
   if (!isObj(c)) return 'not an object';
-  if (!isInt(c.id)) return `missing or non-integer 'id' (${JSON.stringify(c.id)})`;
-  if (typeof c.name !== 'string') return `missing or non-string 'name'`;
+  if (!isInt(c.id)) return `missing or non-integer 'id' (${show(c.id)})`;
+  if (typeof c.name !== 'string' && !(forEvaluation && c.name === undefined)) return `missing or non-string 'name'`;
   return undefined;
 }
 
-function checkImage(im: unknown): string | undefined {
+function checkImage(im: unknown, forEvaluation: boolean): string | undefined {
   if (!isObj(im)) return 'not an object';
-  if (!isInt(im.id)) return `missing or non-integer 'id' (${JSON.stringify(im.id)})`;
-  if (typeof im.file_name !== 'string' || im.file_name === '') return `missing or empty 'file_name'`;
-  if (!isInt(im.width) || im.width <= 0) return `'width' must be a positive integer, got ${JSON.stringify(im.width)}`;
-  if (!isInt(im.height) || im.height <= 0) return `'height' must be a positive integer, got ${JSON.stringify(im.height)}`;
+  if (!isInt(im.id)) return `missing or non-integer 'id' (${show(im.id)})`;
+  const optional = (key: string) => forEvaluation && im[key] === undefined;
+  if (!forEvaluation && (typeof im.file_name !== 'string' || im.file_name === '')) return `missing or empty 'file_name'`;
+  if (!optional('width') && (!isInt(im.width) || im.width <= 0)) return `'width' must be a positive integer, got ${show(im.width)}`;
+  if (!optional('height') && (!isInt(im.height) || im.height <= 0)) return `'height' must be a positive integer, got ${show(im.height)}`;
   return undefined;
 }
 
-function checkAnnotation(a: unknown, images: Map<number, CocoImage>, categoryIds: Set<number>, tol: number): string | undefined {
+function checkAnnotation(a: unknown, images: Map<number, CocoImage>, categoryIds: Set<number>, tol: number, forEvaluation: boolean): string | undefined {
   if (!isObj(a)) return 'not an object';
-  if (!isInt(a.id)) return `missing or non-integer 'id' (${JSON.stringify(a.id)})`;
+  if (!isInt(a.id)) return `missing or non-integer 'id' (${show(a.id)})`;
   if (!isInt(a.image_id)) return `missing or non-integer 'image_id'`;
   if (!isInt(a.category_id)) return `missing or non-integer 'category_id'`;
   if (!categoryIds.has(a.category_id)) return `unknown category_id ${a.category_id} (known: ${[...categoryIds].join(', ')})`;
   const im = images.get(a.image_id);
   if (!im) return `image_id ${a.image_id} is not a (valid) image in 'images'`;
   const b = a.bbox;
-  if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) return `'bbox' must be [x, y, w, h] numbers, got ${JSON.stringify(b)}`;
+  if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) return `'bbox' must be [x, y, w, h] finite numbers, got ${show(b)}`;
   const [x, y, w, h] = b as number[] as [number, number, number, number];
-  if (w <= 0 || h <= 0) return `bbox ${JSON.stringify(b)} has non-positive width or height`;
-  if (x < -tol || y < -tol || x + w > im.width + tol || y + h > im.height + tol) {
-    return `bbox ${JSON.stringify(b)} lies outside image ${im.id} (${im.width}x${im.height})`;
+  // Evaluation scores empty GT boxes as pycocotools does; training has no use for them.
+  if (forEvaluation ? w < 0 || h < 0 : w <= 0 || h <= 0) return `bbox ${show(b)} has ${forEvaluation ? 'negative' : 'non-positive'} width or height`;
+  const sized = isInt(im.width) && isInt(im.height);
+  if (sized && (x < -tol || y < -tol || x + w > im.width + tol || y + h > im.height + tol)) {
+    return `bbox ${show(b)} lies outside image ${im.id} (${im.width}x${im.height})`;
   }
-  if (a.area !== undefined && (!isNum(a.area) || a.area < 0)) return `'area' must be a non-negative number, got ${JSON.stringify(a.area)}`;
-  if (a.iscrowd !== undefined && a.iscrowd !== 0 && a.iscrowd !== 1) return `'iscrowd' must be 0 or 1, got ${JSON.stringify(a.iscrowd)}`;
+  if (a.area !== undefined && (!isNum(a.area) || a.area < 0)) return `'area' must be a non-negative number, got ${show(a.area)}`;
+  const crowdOk = a.iscrowd === 0 || a.iscrowd === 1 || (forEvaluation && typeof a.iscrowd === 'boolean');
+  if (a.iscrowd !== undefined && !crowdOk) return `'iscrowd' must be 0 or 1, got ${show(a.iscrowd)}`;
   return undefined;
 }
 
-const label = (kind: string, i: number, rec: unknown): string => `${kind}[${i}]${isObj(rec) && rec.id !== undefined ? ` (id ${JSON.stringify(rec.id)})` : ''}`;
+const label = (kind: string, i: number, rec: unknown): string => `${kind}[${i}]${isObj(rec) && rec.id !== undefined ? ` (id ${show(rec.id)})` : ''}`;
 
 /** Structural validation of a parsed COCO instances file (image files are checked separately). */
 export function validateCoco(json: unknown, opts: ValidateOptions): ValidatedCoco {
@@ -97,10 +112,11 @@ export function validateCoco(json: unknown, opts: ValidateOptions): ValidatedCoc
     if (!Array.isArray(json[key])) throw new DetkitError('DATASET_INVALID', `${opts.annFile}: missing array '${key}'`, { file: opts.annFile, key });
   }
 
+  const forEvaluation = opts.forEvaluation ?? false;
   const categories: CocoCategory[] = [];
   const categoryIds = new Set<number>();
   (json.categories as unknown[]).forEach((c, i) => {
-    const err = checkCategory(c) ?? (categoryIds.has((c as CocoCategory).id) ? `duplicate category id ${(c as CocoCategory).id}` : undefined);
+    const err = checkCategory(c, forEvaluation) ?? (categoryIds.has((c as CocoCategory).id) ? `duplicate category id ${(c as CocoCategory).id}` : undefined);
     if (err) return problems.report(label('categories', i, c), err);
     categories.push(c as CocoCategory);
     categoryIds.add((c as CocoCategory).id);
@@ -110,13 +126,13 @@ export function validateCoco(json: unknown, opts: ValidateOptions): ValidatedCoc
   const images = new Map<number, CocoImage>();
   const seenIds = new Set<number>();
   (json.images as unknown[]).forEach((im, i) => {
-    let err = checkImage(im);
+    let err = checkImage(im, forEvaluation);
     if (!err) {
       const id = (im as CocoImage).id;
       if (seenIds.has(id)) err = `duplicate image id ${id}`;
       seenIds.add(id);
     }
-    if (!err) {
+    if (!err && !forEvaluation) {
       const r = resolveInside(opts.imageDir, (im as CocoImage).file_name);
       if (typeof r !== 'string') err = r.error;
     }
@@ -127,13 +143,17 @@ export function validateCoco(json: unknown, opts: ValidateOptions): ValidatedCoc
   for (const id of images.keys()) annotationsByImage.set(id, []);
 
   const annIds = new Set<number>();
+  const duplicateAnnotationIds: number[] = [];
   (json.annotations as unknown[]).forEach((a, i) => {
-    let err = checkAnnotation(a, images, categoryIds, opts.boxTolerance);
-    if (!err && annIds.has((a as CocoAnnotation).id)) err = `duplicate annotation id ${(a as CocoAnnotation).id}`;
+    let err = checkAnnotation(a, images, categoryIds, opts.boxTolerance, forEvaluation);
+    if (!err && annIds.has((a as CocoAnnotation).id)) {
+      if (forEvaluation) duplicateAnnotationIds.push((a as CocoAnnotation).id);
+      else err = `duplicate annotation id ${(a as CocoAnnotation).id}`;
+    }
     if (err) return problems.report(label('annotations', i, a), err);
     annIds.add((a as CocoAnnotation).id);
     annotationsByImage.get((a as CocoAnnotation).image_id)!.push(a as CocoAnnotation);
   });
 
-  return { categories, images: [...images.values()], annotationsByImage, skipped: problems.skipped };
+  return { categories, images: [...images.values()], annotationsByImage, skipped: problems.skipped, duplicateAnnotationIds };
 }

@@ -1,4 +1,4 @@
-import { DetkitError } from '../core.js';
+import { DetkitError, formatValue } from '../core.js';
 
 /** Small readers for registry params: they name the entry and key at fault. */
 export class ParamReader {
@@ -8,7 +8,7 @@ export class ParamReader {
   ) {}
 
   private fail(key: string, want: string): never {
-    const got = JSON.stringify(this.params[key]);
+    const got = formatValue(this.params[key], 80);
     throw new DetkitError('CONFIG_INVALID', `${this.where}: '${key}' must be ${want}, got ${got}`, { key, value: this.params[key] });
   }
 

@@ -1,4 +1,4 @@
-import { DetkitError, type BuildContext, type PluginContext, type TypedConfig } from '@detkit/core';
+import { DetkitError, formatValue, type BuildContext, type PluginContext, type TypedConfig } from '@detkit/core';
 import { ResNet, type ResNetOptions } from '../backbone/resnet.js';
 import { SmallCnn, type SmallCnnOptions } from '../backbone/small-cnn.js';
 import type { Backbone } from '../backbone/types.js';
@@ -26,7 +26,7 @@ function readParams<T>(where: string, params: Record<string, unknown>, spec: Rec
     if (!want) throw new DetkitError('CONFIG_INVALID', `${where}: unknown parameter '${k}'; known: ${Object.keys(spec).join(', ')}`, { key: k });
     const got = kindOf(v);
     if (got !== want && !(want === 'number[]' && Array.isArray(v) && v.length === 0)) {
-      throw new DetkitError('CONFIG_INVALID', `${where}: parameter '${k}' must be ${want}, got ${JSON.stringify(v)}`, { key: k });
+      throw new DetkitError('CONFIG_INVALID', `${where}: parameter '${k}' must be ${want}, got ${formatValue(v, 80)}`, { key: k });
     }
     out[k] = v;
   }

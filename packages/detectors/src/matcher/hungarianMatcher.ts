@@ -87,6 +87,7 @@ export class HungarianMatcher {
     if (targets.length !== b) {
       throw new DetkitError('INVALID_ARGUMENT', `HungarianMatcher: ${targets.length} targets for a batch of ${b}`);
     }
+    assertFinitePredictions(logits, boxes);
     const out: MatchIndices[] = [];
     for (let i = 0; i < b; i++) {
       const imgLogits = subarray(logits, i * q * c, (i + 1) * q * c);
@@ -133,6 +134,38 @@ export class HungarianMatcher {
     }
     return cost;
   }
+}
+
+/** NaN and +-Infinity in `a`, and the first of them. */
+function countNonFinite(a: ArrayLike<number>): { count: number; first: number } {
+  let count = 0;
+  let first = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v - v !== 0) {
+      if (count === 0) first = v;
+      count++;
+    }
+  }
+  return { count, first };
+}
+
+/**
+ * Non-finite predictions mean the weights have diverged (the last update blew them up, e.g. a
+ * learning rate far too high): that is a non-finite loss (LOSS_NOT_FINITE), not a bad argument,
+ * and it is caught here, before any cost is computed. The arrays are on the host already.
+ */
+function assertFinitePredictions(logits: ArrayLike<number>, boxes: ArrayLike<number>): void {
+  const l = countNonFinite(logits);
+  const b = countNonFinite(boxes);
+  if (l.count === 0 && b.count === 0) return;
+  const part = (name: string, c: { count: number; first: number }, n: number) => (c.count > 0 ? [`${name}: ${c.count} of ${n} (first: ${c.first})`] : []);
+  const what = [...part('logits', l, logits.length), ...part('boxes', b, boxes.length)].join(', ');
+  throw new DetkitError(
+    'LOSS_NOT_FINITE',
+    `the model's predictions are not finite (${what}), so no loss can be computed: the weights have diverged (is the learning rate too high?)`,
+    { logits: l.count, boxes: b.count },
+  );
 }
 
 function subarray(a: ArrayLike<number>, start: number, end: number): ArrayLike<number> {

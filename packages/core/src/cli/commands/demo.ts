@@ -103,5 +103,6 @@ export async function demoCommand(opts: DemoCommandOptions): Promise<number> {
   await writeFile(`${file}.tmp`, JSON.stringify({ ...demoConfig(detector!), workDir }, null, 2) + '\n');
   await rename(`${file}.tmp`, file);
   process.stderr.write(`demo config written to ${file}\n`);
-  return trainCommand(file, opts);
+  // The demo owns its work dir: a rerun replaces the previous demo run (moved aside, not mixed).
+  return trainCommand(file, { ...opts, force: true });
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Dataset, Detection, Sample } from '../../data/types.js';
 import { buildRun } from '../../config/build-run.js';
+import { assertFiniteDetections } from '../../runner/evaluation.js';
 import { DetkitError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { requireExport } from '../optional.js';
@@ -45,6 +46,7 @@ export async function predictCommand(configPath: string, opts: PredictCommandOpt
   for await (const batch of options.train.batches(0)) {
     try {
       const dets = await model.predict(batch);
+      dets.forEach(assertFiniteDetections);
       batch.targets.forEach((t, i) => byImage.set(t.imageId, dets[i] ?? []));
     } finally {
       batch.images.dispose();

@@ -1,16 +1,23 @@
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildRun } from '../../config/build-run.js';
 import { DetkitError } from '../../errors.js';
 import type { RunnerOptions } from '../../runner/options.js';
 import type { Observable } from 'rxjs';
 import type { RunnerEvent } from '../../runner/events.js';
+import { reinterpretation } from '../../config/overrides.js';
+import { STOP_EXIT_CODES } from '../../runner/signals.js';
+import { removeStaleTemps } from '../../util/stale-temps.js';
+import { exitOnStopSignal } from '../early-stop.js';
 import { EXIT } from '../exit-codes.js';
 import { requireExport } from '../optional.js';
 import { openSession, type GlobalOptions, type Session } from '../session.js';
+import { applyWorkDirPlan, planWorkDir } from '../work-dir.js';
 
 export interface TrainCommandOptions extends GlobalOptions {
   resume?: string;
+  /** Replace a run already in the work dir (moved aside to `replaced-<time>/`). */
+  force?: boolean;
 }
 
 /** What the CLI needs of the Runner (packages/core/src/runner/runner.ts). */
@@ -25,10 +32,21 @@ export function loadRunner(): Promise<RunnerCtor> {
   return requireExport<RunnerCtor>('../runner/runner.js', 'Runner', 'The training runner (packages/core/src/runner/runner.ts)');
 }
 
-/** Writes the resolved config next to the checkpoints, so a run can be reproduced. */
+/**
+ * Writes the resolved config next to the checkpoints, so a run can be reproduced, with the
+ * overrides as typed and as read (`train.maxIters=1e3` was read as 1000).
+ */
 async function saveResolvedConfig(session: Session, workDir: string): Promise<void> {
   const file = join(workDir, 'config.resolved.json');
-  await writeFileAtomic(file, JSON.stringify({ source: session.loaded.file, ...session.loaded.config }, null, 2) + '\n');
+  const overrides = session.loaded.overrides.map((o) => ({ set: o.source, key: o.path.join('.'), value: o.value }));
+  await writeFileAtomic(file, JSON.stringify({ source: session.loaded.file, overrides, ...session.loaded.config }, null, 2) + '\n');
+}
+
+/** Exit code of a run that ended early: 143 after SIGTERM, 130 after SIGINT, else 0. */
+function stoppedExitCode(reason: string | undefined): number {
+  if (/SIGTERM/.test(reason ?? '')) return STOP_EXIT_CODES.SIGTERM;
+  if (/SIGINT|interrupt/i.test(reason ?? '')) return STOP_EXIT_CODES.SIGINT;
+  return EXIT.ok;
 }
 
 async function hashOf(config: unknown): Promise<string | undefined> {
@@ -51,18 +69,35 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
       { file },
     );
   }
-  const Runner = await loadRunner();
-  const options = await buildRun(config, session.registry, { resumeFrom: opts.resume });
-  options.configHash = await hashOf(config);
-  await saveResolvedConfig(session, options.workDir);
-  const runner = new Runner(options);
-  const sub = session.run.attachEvents(runner.events$);
+  const workDir = resolve(config.workDir);
+  for (const f of await removeStaleTemps(workDir)) session.logger.info(`removed ${f}: the temp file of a write whose process died`);
+  const plan = await planWorkDir(workDir, { resume: opts.resume ?? config.train.resumeFrom, force: opts.force });
+  for (const o of session.loaded.overrides) {
+    const read = reinterpretation(o);
+    if (read !== undefined) session.logger.info(`--set ${o.source}: read as ${read}`);
+  }
+  const removeEarlyStop = exitOnStopSignal(session.logger);
   try {
-    session.logger.info(`${mode}: ${file} -> ${options.workDir} (${options.maxIters} iterations, backend ${session.run.services.backend})`);
-    const result = await runner.train();
-    session.logger.info(`${mode} ${result.stopped ? `stopped at iteration ${result.iter}: ${result.reason ?? ''}` : `finished at iteration ${result.iter}`}`);
-    return result.stopped && /SIGINT|interrupt/i.test(result.reason ?? '') ? EXIT.interrupted : EXIT.ok;
+    const Runner = await loadRunner();
+    const options = await buildRun(config, session.registry, { resumeFrom: opts.resume });
+    options.configHash = await hashOf(config);
+    const aside = await applyWorkDirPlan(plan);
+    if (aside) session.logger.warn(`--force: moved the previous run's files (${plan.replace.join(', ')}) to ${aside}`);
+    await saveResolvedConfig(session, options.workDir);
+    const runner = new Runner(options);
+    const sub = session.run.attachEvents(runner.events$);
+    // From beforeRun on, the runner's own handlers stop gracefully.
+    const handOver = runner.events$.subscribe((e) => e.type === 'beforeRun' && removeEarlyStop());
+    try {
+      session.logger.info(`${mode}: ${file} -> ${options.workDir} (${options.maxIters} iterations, backend ${session.run.services.backend})`);
+      const result = await runner.train();
+      session.logger.info(`${mode} ${result.stopped ? `stopped at iteration ${result.iter}: ${result.reason ?? ''}` : `finished at iteration ${result.iter}`}`);
+      return result.stopped ? stoppedExitCode(result.reason) : EXIT.ok;
+    } finally {
+      handOver.unsubscribe();
+      sub.unsubscribe();
+    }
   } finally {
-    sub.unsubscribe();
+    removeEarlyStop();
   }
 }

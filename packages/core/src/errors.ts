@@ -18,6 +18,7 @@ export type DetkitErrorCode =
   | 'NOT_IMPLEMENTED'
   | 'INVALID_ARGUMENT'
   | 'LOSS_NOT_FINITE'
+  | 'WORKER_FAILED'
   | 'IO';
 
 export class DetkitError extends Error {

@@ -13,6 +13,15 @@ export interface StepOutcome {
 }
 
 /**
+ * The data-parallel seam: replaces this rank's gradients (by parameter name) and its loss
+ * readout `[terms..., total]` with their mean over all ranks, identical on every rank. It owns
+ * its inputs (disposes them) and returns new tensors the step owns. Synchronous (it waits for
+ * the other ranks); runs after the backward pass and before the finiteness check, the global
+ * norm, clipping and the optimizer, so all of those see the averaged gradient.
+ */
+export type StepReducer = (grads: Map<string, tf.Tensor>, readout: tf.Tensor1D) => { grads: Map<string, tf.Tensor>; readout: tf.Tensor1D };
+
+/**
  * One optimisation step: gradients of the summed loss terms w.r.t. `params`, a single
  * device->host read of [terms..., total, gradNorm], a finiteness check (nothing is applied
  * when a term is NaN/Inf), global-norm clipping with the norm already read (PyTorch's
@@ -25,6 +34,7 @@ export function trainStep(
   optimizer: Optimizer,
   lr: number,
   clipNorm: number | undefined,
+  reduce?: StepReducer,
 ): StepOutcome {
   const nameOfVar = new Map(params.map(([name, v]) => [v.name, name]));
   let names: string[] = [];
@@ -44,8 +54,9 @@ export function trainStep(
   }, params.map(([, v]) => v));
   value.dispose();
 
-  const byName = new Map<string, tf.Tensor>();
+  let byName = new Map<string, tf.Tensor>();
   for (const [varName, g] of Object.entries(grads)) byName.set(nameOfVar.get(varName) ?? varName, g);
+  if (reduce) ({ grads: byName, readout } = reduce(byName, readout!));
   const disposeGrads = () => byName.forEach((g) => g.dispose());
 
   const packed = tf.tidy(() => tf.concat([readout!, tf.reshape(globalGradNormTensor(byName), [1])]));

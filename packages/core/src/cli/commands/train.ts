@@ -2,6 +2,7 @@ import { writeFileAtomic } from '../../util/atomic-write.js';
 import { join } from 'node:path';
 import { buildRun } from '../../config/build-run.js';
 import { DetkitError } from '../../errors.js';
+import { attachWorkers } from '../../parallel/attach.js';
 import type { RunnerOptions } from '../../runner/options.js';
 import type { Observable } from 'rxjs';
 import type { RunnerEvent } from '../../runner/events.js';
@@ -53,16 +54,29 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
   }
   const Runner = await loadRunner();
   const options = await buildRun(config, session.registry, { resumeFrom: opts.resume });
-  options.configHash = await hashOf(config);
+  // The number of workers changes how a run computes, not what: a checkpoint resumes under any.
+  options.configHash = await hashOf({ ...config, train: { ...config.train, workers: undefined } });
   await saveResolvedConfig(session, options.workDir);
-  const runner = new Runner(options);
-  const sub = session.run.attachEvents(runner.events$);
+  const workers = await attachWorkers(options, {
+    config,
+    plugins: session.plugins.map((p) => p.url),
+    pluginBaseDir: session.loaded.dir,
+    backend: session.run.services.backend,
+    logger: session.logger,
+  });
   try {
-    session.logger.info(`${mode}: ${file} -> ${options.workDir} (${options.maxIters} iterations, backend ${session.run.services.backend})`);
-    const result = await runner.train();
-    session.logger.info(`${mode} ${result.stopped ? `stopped at iteration ${result.iter}: ${result.reason ?? ''}` : `finished at iteration ${result.iter}`}`);
-    return result.stopped && /SIGINT|interrupt/i.test(result.reason ?? '') ? EXIT.interrupted : EXIT.ok;
+    const runner = new Runner(options);
+    const sub = session.run.attachEvents(runner.events$);
+    try {
+      const layout = workers ? `, ${config.train.workers} data-parallel workers` : '';
+      session.logger.info(`${mode}: ${file} -> ${options.workDir} (${options.maxIters} iterations, backend ${session.run.services.backend}${layout})`);
+      const result = await runner.train();
+      session.logger.info(`${mode} ${result.stopped ? `stopped at iteration ${result.iter}: ${result.reason ?? ''}` : `finished at iteration ${result.iter}`}`);
+      return result.stopped && /SIGINT|interrupt/i.test(result.reason ?? '') ? EXIT.interrupted : EXIT.ok;
+    } finally {
+      sub.unsubscribe();
+    }
   } finally {
-    sub.unsubscribe();
+    await workers?.close(); // ends the worker threads whatever happened
   }
 }

@@ -3,6 +3,7 @@ export * from './samplers/index.js';
 export * from './loss/kd-loss.js';
 export * from './loss/segment-loss.js';
 export * from './loss/foreground-weights.js';
+export * from './loss/global-sums.js';
 export * from './methods/method.js';
 export * from './methods/consistent-points.js';
 export * from './methods/hungarian-logits.js';

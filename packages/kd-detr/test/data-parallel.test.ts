@@ -30,7 +30,7 @@ function handState(model: TrainableModel, replica: ReplicaContext): RunState {
   };
 }
 
-/** One step's gradients and loss terms (the optimizer records instead of updating). */
+/** One step's gradients after clipping at 0.1 (DETR's), loss terms and norm (the optimizer records instead of updating). */
 async function gradients(model: TrainableModel, hooks: readonly Hook[], batch: Batch, replica: ReplicaContext, reduce?: StepReducer) {
   const list = new HookList(hooks);
   const state = handState(model, replica);
@@ -44,10 +44,10 @@ async function gradients(model: TrainableModel, hooks: readonly Hook[], batch: B
     dispose() {},
   };
   model.train();
-  const outcome = trainStep(model.trainableParameters(), () => list.collectLosses(state, batch, model.forwardTrain(batch)), recorder, 1e-3, 0, reduce);
+  const outcome = trainStep(model.trainableParameters(), () => list.collectLosses(state, batch, model.forwardTrain(batch)), recorder, 1e-3, 0.1, reduce);
   await list.afterIter(state, { iter: 1, epoch: 0, lr: 1e-3, ...outcome, stepMs: 0, dataMs: 0 });
   tf.dispose([batch.images, batch.masks]);
-  return { grads, losses: outcome.losses };
+  return { grads, losses: outcome.losses, gradNorm: outcome.gradNorm };
 }
 
 /**
@@ -96,6 +96,8 @@ const sameGradients = test.macro(async (t, distill: Record<string, unknown>) => 
     t.true(err.l2 <= 1e-5, `L2 ${err.l2}`);
     t.true(err.max <= 1e-5, `max ${err.max} at ${err.worst}`);
     t.true(Object.keys(ref.losses).some((k) => k.startsWith('kd-detr.kd_')), 'the KD terms took part');
+    t.true(ref.gradNorm > 0.1, 'clipping took part');
+    t.true(Math.abs(got.gradNorm - ref.gradNorm) <= 1e-5 * ref.gradNorm, `gradient norm ${got.gradNorm} vs ${ref.gradNorm}`);
     for (const [k, v] of Object.entries(ref.losses)) t.true(Math.abs(got.losses[k]! - v) <= 1e-5 * Math.max(1, Math.abs(v)), `loss ${k}: ${got.losses[k]} vs ${v}`);
   } finally {
     await group.close();
@@ -104,7 +106,7 @@ const sameGradients = test.macro(async (t, distill: Record<string, unknown>) => 
   }
 });
 
-test.serial('2 ranks (shares of 3 and 2 images) give the single-process gradients of the global batch: synchronised BN, DETR num_boxes, KD-DETR normalisers', sameGradients, {});
+test.serial('2 ranks (shares of 3 and 2 images) give the single-process gradients of the global batch: synchronised BN, DETR num_boxes, KD-DETR normalisers, norm and clipping', sameGradients, {});
 test.serial('the same with the hungarian-logits baseline and the KL normalised by points', sameGradients, { method: 'hungarian-logits', klNormalizer: 'points' });
 
 test.serial('2 workers through the Runner: 20 steps leave every rank with the same bits, no rank leaks tensors, and a resumed 2-worker run ends identical', async (t) => {
@@ -118,7 +120,7 @@ test.serial('2 workers through the Runner: 20 steps leave every rank with the sa
       name: 'probe',
       afterIter: async (s) => {
         if (s.iter === 15) await s.saveCheckpoint('mid.safetensors');
-        if (s.iter === 5 || s.iter === 20) tensors.push([s.iter, tf.memory().numTensors, (await group.snapshot(1)).numTensors]);
+        if (s.iter === 5 || s.iter === 20) tensors.push([s.iter, tf.memory().numTensors, (await group.stats(1)).numTensors]);
       },
     };
     const runner = new Runner(runnerOptions(config, a, [...a.hooks, probe], group));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '../errors.js';
+import { clipCoefficient } from '../optim/clip-grad-norm.js';
 import type { StepReducer } from '../runner/train-step.js';
 import type { Collective } from './collective.js';
 import { READOUT_MAX, SCALAR, type SharedBuffers } from './shared-memory.js';
@@ -27,8 +28,10 @@ export function paramSlots(params: ReadonlyArray<readonly [string, { shape: numb
  * The gradient all-reduce over shared memory, as a reduce-scatter then a read by all: each rank
  * writes its gradients and loss readout into its own slot; after a barrier, rank r averages
  * the r-th chunk of every slot ((g0 + g1 + ...) / W, in rank order, float64 then float32) into
- * the result slot; after a second barrier every rank reads the whole result. One rank computes
- * each number, so every rank applies bit-identical gradients, and the work is split W ways.
+ * the result slot, summing the squares of what it wrote; after a second barrier every rank
+ * reads the whole result and adds the W partial sums in rank order: the global norm. One rank
+ * computes each number, so every rank gets bit-identical gradients and norm, and the work is
+ * split W ways. Clipping is applied while the result is copied out (no norm or clip kernels).
  *
  * Rank 0 also publishes the step's learning rate here (hooks on rank 0 set it), which the
  * other ranks read as `lr`.
@@ -41,6 +44,7 @@ export class GradientAllReduce {
   private readonly present: Uint8Array;
   private readonly readoutLen: Int32Array;
   private readonly scalars: Float64Array;
+  private readonly partials: Float64Array;
   private readonly total: number;
 
   constructor(
@@ -55,6 +59,7 @@ export class GradientAllReduce {
     this.present = new Uint8Array(mem.present);
     this.readoutLen = new Int32Array(mem.readoutLen);
     this.scalars = new Float64Array(mem.scalars);
+    this.partials = new Float64Array(mem.partials);
     this.total = params.reduce((s, p) => s + p.size, 0);
     if (this.total + READOUT_MAX !== mem.gradSlot) {
       throw new DetkitError('WORKER_FAILED', `data-parallel: this rank's trainable parameters (${this.total} values) differ from rank 0's (${mem.gradSlot - READOUT_MAX})`);
@@ -63,9 +68,9 @@ export class GradientAllReduce {
 
   /** The reducer for one step; `lr` is published by rank 0 (ignored elsewhere). */
   reducer(lr?: number): StepReducer {
-    return (grads, readout) => {
+    return (grads, readout, clipNorm) => {
       try {
-        return this.reduce(grads, readout, lr);
+        return this.reduce(grads, readout, lr, clipNorm);
       } finally {
         grads.forEach((g) => g.dispose());
         readout.dispose();
@@ -73,7 +78,7 @@ export class GradientAllReduce {
     };
   }
 
-  private reduce(grads: Map<string, tf.Tensor>, readout: tf.Tensor1D, lr: number | undefined): ReturnType<StepReducer> {
+  private reduce(grads: Map<string, tf.Tensor>, readout: tf.Tensor1D, lr: number | undefined, clipNorm: number | undefined): ReturnType<StepReducer> {
     const { rank, worldSize: w } = this.collective;
     const n = this.params.length;
     const own = this.slots[rank]!;
@@ -107,18 +112,30 @@ export class GradientAllReduce {
     const lo = Math.min(len, rank * chunk);
     const hi = Math.min(len, lo + chunk);
     const { slots, result } = this;
+    let squares = 0;
     for (let i = lo; i < hi; i++) {
       let s = 0;
       for (let r = 0; r < w; r++) s += slots[r]![i]!;
-      result[i] = s / w;
+      const mean = Math.fround(s / w);
+      result[i] = mean;
+      if (i < this.total) squares += mean * mean;
     }
+    this.partials[rank] = squares;
     this.collective.barrier();
 
+    let sum = 0;
+    for (let r = 0; r < w; r++) sum += this.partials[r]!;
+    const gradNorm = Math.sqrt(sum);
+    // Not clipped when the norm is not finite: the step then refuses the update anyway.
+    const coef = clipNorm !== undefined && clipNorm > 0 && Number.isFinite(gradNorm) ? Math.fround(clipCoefficient(gradNorm, clipNorm)) : 1;
     // Copies (slice): a backend may keep the array it is given, and the result is reused.
     const out = new Map<string, tf.Tensor>();
     for (const [i, p] of this.params.entries()) {
-      if (anyRank[i]) out.set(p.name, tf.tensor(result.slice(p.offset, p.offset + p.size), p.shape, 'float32'));
+      if (!anyRank[i]) continue;
+      const values = result.slice(p.offset, p.offset + p.size);
+      if (coef < 1) for (let k = 0; k < values.length; k++) values[k] = values[k]! * coef;
+      out.set(p.name, tf.tensor(values, p.shape, 'float32'));
     }
-    return { grads: out, readout: tf.tensor1d(result.slice(this.total, len), 'float32') };
+    return { grads: out, readout: tf.tensor1d(result.slice(this.total, len), 'float32'), gradNorm, clipped: coef < 1 };
   }
 }

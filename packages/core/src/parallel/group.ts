@@ -11,11 +11,12 @@ import type { StepReducer } from '../runner/train-step.js';
 import { Collective, DEFAULT_BARRIER_TIMEOUT_MS } from './collective.js';
 import { GradientAllReduce, paramSlots } from './grad-reduce.js';
 import { everyRankHooks } from './hooks.js';
-import { toWire, type FromWorker, type ReplicaSnapshot, type ToWorker, type WorkerInit } from './protocol.js';
+import { toWire, type FromWorker, type ReplicaSnapshot, type ReplicaStats, type ToWorker, type WorkerInit } from './protocol.js';
 import type { BeginState, ParallelSeam } from './seam.js';
 import { splitBatch } from './shard.js';
 import { createSharedBuffers } from './shared-memory.js';
 import { spawnWorker } from './spawn.js';
+import { threadCpuMs } from './thread-cpu.js';
 
 export interface DataParallelOptions {
   /** Ranks in all, this thread included (>= 2). */
@@ -174,14 +175,18 @@ export class DataParallelGroup implements ParallelSeam {
     return this.reduce.reducer(lr);
   }
 
-  /** Rank `rank`'s model and optimizer state (rank 0: this thread's), for checks and tests; after `begin`. */
+  /** Rank `rank`'s model and optimizer state (rank 0: this thread's, after `begin`), for checks and tests. */
   async snapshot(rank: number): Promise<ReplicaSnapshot> {
-    if (rank === 0) {
-      const optimizer = this.begun ? toWire(this.begun.optimizer.stateDict()) : [];
-      return { rank: 0, iter: -1, model: toWire(this.o.model.stateDict()), optimizer, numTensors: tf.memory().numTensors };
-    }
+    if (rank === 0) return { rank: 0, model: toWire(this.o.model.stateDict()), optimizer: this.begun ? toWire(this.begun.optimizer.stateDict()) : [] };
     const m = await this.request(rank, { type: 'snapshot' }, 'snapshot');
     return (m as Extract<FromWorker, { type: 'snapshot' }>).snapshot;
+  }
+
+  /** Rank `rank`'s live tensors, barrier waits and thread CPU time (between steps). */
+  async stats(rank: number): Promise<ReplicaStats> {
+    if (rank === 0) return { rank: 0, numTensors: tf.memory().numTensors, waits: { ...this.replica.waits }, threadCpuMs: threadCpuMs() };
+    const m = await this.request(rank, { type: 'stats' }, 'stats');
+    return (m as Extract<FromWorker, { type: 'stats' }>).stats;
   }
 
   /**

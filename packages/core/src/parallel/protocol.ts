@@ -31,22 +31,31 @@ export type ToWorker =
   | { type: 'begin'; model: WireTensor[]; optimizer: WireTensor[]; hooks: Array<{ name: string; tensors: WireTensor[] }>; rngState?: unknown }
   | { type: 'step'; iter: number; epoch: number; shard: HostShard }
   | { type: 'snapshot' }
+  | { type: 'stats' }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; rank: number; hooks: string[]; syncedBatchNorms: number }
   | { type: 'begun'; rank: number }
   | { type: 'snapshot'; rank: number; snapshot: ReplicaSnapshot }
+  | { type: 'stats'; rank: number; stats: ReplicaStats }
   | { type: 'error'; rank: number; code?: string; message: string };
 
-/** One rank's full training state, for checks (bit-identical ranks) and leak tests. */
+/** Cheap figures of one rank, for leak checks and benches. */
+export interface ReplicaStats {
+  rank: number;
+  numTensors: number;
+  /** Time blocked at barriers so far and barriers met (where the step waits for other ranks). */
+  waits: { ms: number; barriers: number };
+  /** This rank's thread CPU time so far (ms; Linux only). */
+  threadCpuMs?: number;
+}
+
+/** One rank's full training state, for checks (bit-identical ranks). */
 export interface ReplicaSnapshot {
   rank: number;
-  /** Iterations this rank has completed. */
-  iter: number;
   model: WireTensor[];
   optimizer: WireTensor[];
-  numTensors: number;
 }
 
 export function toWire(tensors: ReadonlyMap<string, tf.Tensor>): WireTensor[] {

@@ -20,6 +20,8 @@ export interface SharedBuffers {
   present: SharedArrayBuffer;
   /** Int32 per rank: length of its loss readout this step. */
   readoutLen: SharedArrayBuffer;
+  /** Float64 per rank: sum of squares of its chunk of the averaged gradient (the global norm's parts). */
+  partials: SharedArrayBuffer;
 }
 
 export const CTRL = { count: 0, generation: 1, abort: 2, errorRank: 3, errorLength: 4, size: 8 } as const;
@@ -41,5 +43,6 @@ export function createSharedBuffers(worldSize: number, paramSizes: readonly numb
     gradSlot,
     present: new SharedArrayBuffer(worldSize * Math.max(1, paramSizes.length)),
     readoutLen: new SharedArrayBuffer(worldSize * 4),
+    partials: new SharedArrayBuffer(worldSize * 8),
   };
 }

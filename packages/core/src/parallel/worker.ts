@@ -28,6 +28,7 @@ import { Collective } from './collective.js';
 import { GradientAllReduce, paramSlots } from './grad-reduce.js';
 import { describeError, fromWire, toWire, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
 import { batchFromShard } from './shard.js';
+import { threadCpuMs } from './thread-cpu.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -150,8 +151,9 @@ async function main(): Promise<void> {
         batch.masks.dispose();
       }
     } else if (m.type === 'snapshot') {
-      const snapshot = { rank: init.rank, iter: pos.iter, model: toWire(r.model.stateDict()), optimizer: toWire(r.optimizer.stateDict()), numTensors: tf.memory().numTensors };
-      send({ type: 'snapshot', rank: init.rank, snapshot });
+      send({ type: 'snapshot', rank: init.rank, snapshot: { rank: init.rank, model: toWire(r.model.stateDict()), optimizer: toWire(r.optimizer.stateDict()) } });
+    } else if (m.type === 'stats') {
+      send({ type: 'stats', rank: init.rank, stats: { rank: init.rank, numTensors: tf.memory().numTensors, waits: { ...collective.waits }, threadCpuMs: threadCpuMs() } });
     }
   };
 

@@ -17,9 +17,15 @@ export interface StepOutcome {
  * readout `[terms..., total]` with their mean over all ranks, identical on every rank. It owns
  * its inputs (disposes them) and returns new tensors the step owns. Synchronous (it waits for
  * the other ranks); runs after the backward pass and before the finiteness check, the global
- * norm, clipping and the optimizer, so all of those see the averaged gradient.
+ * norm, clipping and the optimizer, so all of those see the averaged gradient. It may return
+ * the global norm it computed on the host while averaging (`gradNorm`, before clipping) and
+ * clip with it (`clipped`: the returned gradients are already scaled), sparing those kernels.
  */
-export type StepReducer = (grads: Map<string, tf.Tensor>, readout: tf.Tensor1D) => { grads: Map<string, tf.Tensor>; readout: tf.Tensor1D };
+export type StepReducer = (
+  grads: Map<string, tf.Tensor>,
+  readout: tf.Tensor1D,
+  clipNorm: number | undefined,
+) => { grads: Map<string, tf.Tensor>; readout: tf.Tensor1D; gradNorm?: number; clipped?: boolean };
 
 /**
  * One optimisation step: gradients of the summed loss terms w.r.t. `params`, a single
@@ -56,10 +62,12 @@ export function trainStep(
 
   let byName = new Map<string, tf.Tensor>();
   for (const [varName, g] of Object.entries(grads)) byName.set(nameOfVar.get(varName) ?? varName, g);
-  if (reduce) ({ grads: byName, readout } = reduce(byName, readout!));
+  const reduced = reduce?.(byName, readout!, clipNorm);
+  if (reduced) ({ grads: byName, readout } = reduced);
   const disposeGrads = () => byName.forEach((g) => g.dispose());
 
-  const packed = tf.tidy(() => tf.concat([readout!, tf.reshape(globalGradNormTensor(byName), [1])]));
+  const norm = () => (reduced?.gradNorm !== undefined ? tf.tensor1d([reduced.gradNorm]) : tf.reshape(globalGradNormTensor(byName), [1]));
+  const packed = tf.tidy(() => tf.concat([readout!, norm()]));
   let numbers: Float32Array;
   try {
     numbers = packed.dataSync() as Float32Array;
@@ -80,7 +88,7 @@ export function trainStep(
     throw new DetkitError('LOSS_NOT_FINITE', `Training diverged: ${what} is not finite (no update applied)`, { losses, gradNorm });
   }
 
-  if (clipNorm !== undefined && clipNorm > 0) {
+  if (clipNorm !== undefined && clipNorm > 0 && !reduced?.clipped) {
     const coef = clipCoefficient(gradNorm, clipNorm);
     if (coef < 1) {
       for (const [name, g] of byName) {

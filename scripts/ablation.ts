@@ -1,7 +1,9 @@
 // KD-DETR ablation on MNIST-detection (long: ~2.3 h with the defaults on 2 cores; never in CI).
-//   npm run experiment:ablation -- [--iters 800] [--seeds 0,1,2] [--jobs 2] [--eval-interval 200]
+//   npm run experiment:ablation -- [--iters 800] [--seeds 0,1,2] [--jobs N] [--workers N] [--eval-interval 200]
 //     [--teacher-checkpoint checkpoints/dab-detr-mnist-teacher.safetensors] [--out work_dirs/ablation]
 //     [--only alone,kd-gs] [--train-count 8000] [--val-count 500] [--general-count 100] [--summarize]
+// --jobs / --workers fix how runs share the cores (runs at once, data-parallel ranks per run);
+// by default the layout estimated to finish first is chosen and printed (chooseLayout).
 // A run whose result.json exists and whose config is unchanged is reused, so an interrupted
 // ablation resumes where it stopped; --summarize trains nothing and tabulates the finished runs.
 // The defaults (800 iterations, 100 general points as in `detkit demo`) are what fits a working
@@ -14,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, writeFileAtomic } from '@detkit/core';
+import { chooseLayout, loadConfig, writeFileAtomic } from '@detkit/core';
 import { studentRunConfig } from '../packages/kd-detr/src/demo/demo-command.js';
 import { runJobs, type TrainingJob } from '../packages/kd-detr/src/demo/jobs.js';
 import { PALETTE, writeLineChartPng } from '../packages/kd-detr/src/demo/chart.js';
@@ -23,12 +25,14 @@ import { meanStd, pct } from '../packages/kd-detr/src/demo/report.js';
 import { claimsTable, PAPER_CLAIMS, type ApBySeed } from '../packages/kd-detr/src/demo/claims.js';
 import type { TrainingResult } from '../packages/kd-detr/src/demo/run-training.js';
 import { resolveKdLossOptions } from '../packages/kd-detr/src/loss/kd-loss.js';
+import { relativeIterCost } from '../packages/kd-detr/src/demo/run-cost.js';
 
 const { values: a } = parseArgs({
   options: {
     iters: { type: 'string', default: '800' },
     seeds: { type: 'string', default: '0,1,2' },
-    jobs: { type: 'string', default: '2' },
+    jobs: { type: 'string' },
+    workers: { type: 'string' },
     'eval-interval': { type: 'string', default: '200' },
     'teacher-checkpoint': { type: 'string', default: 'checkpoints/dab-detr-mnist-teacher.safetensors' },
     'teacher-config': { type: 'string', default: 'configs/dab-detr/mnist-teacher.ts' },
@@ -84,7 +88,17 @@ const settings = {
   valCount: Number(a['val-count']),
   batchSize: Number((student.data as { batchSize?: number }).batchSize ?? 8),
 };
+const positive = (v: string | undefined, name: string) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    process.exit(3);
+  }
+  return n;
+};
 const jobs: TrainingJob[] = [];
+const costs: number[] = [];
 const finished: TrainingResult[] = [];
 const keyOf = new Map<string, { variant: string; seed: number }>();
 for (const seed of seeds) {
@@ -101,8 +115,13 @@ for (const seed of seeds) {
     if (a.summarize) continue;
     await writeFileAtomic(join(dir, 'config.json'), text);
     jobs.push({ name, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log') });
+    costs.push(iters * relativeIterCost(v.distill, v.model ?? student.model, teacherQueries));
   }
 }
+// The layout is not in the runs' configs (they are reused whatever it was): workers go to each child.
+const layout = await chooseLayout({ jobs: positive(a.jobs, 'jobs'), workers: positive(a.workers, 'workers'), costs });
+for (const j of jobs) j.workers = layout.workers;
+if (layout.backend) console.error(`ablation: the layout wants backend '${layout.backend}'; set it in the student config to use it`);
 
 /** The result of a run in `dir` that finished with exactly this config, if there is one. */
 async function finishedRun(dir: string, configText: string): Promise<TrainingResult | undefined> {
@@ -115,12 +134,12 @@ async function finishedRun(dir: string, configText: string): Promise<TrainingRes
 await mkdir(out, { recursive: true });
 console.error(
   `ablation: ${variants.length} variants x ${seeds.length} seeds of ${iters} iterations -> ${out}: ` +
-    `${finished.length} finished, ${jobs.length} to run, ${a.jobs} in parallel`,
+    `${finished.length} finished, ${jobs.length} to run; layout: ${layout.reason}`,
 );
 const progress = new RunsProgress(100);
 let results: TrainingResult[];
 try {
-  results = [...finished, ...(await runJobs(jobs, Number(a.jobs), (m) => progress.handle(m)))];
+  results = [...finished, ...(await runJobs(jobs, layout.jobs, (m) => progress.handle(m)))];
 } finally {
   progress.stop();
 }

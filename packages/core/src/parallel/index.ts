@@ -8,3 +8,4 @@ export { type ReplicaSnapshot, type ReplicaStats, type WireTensor } from './prot
 export * from './group.js';
 export * from './attach.js';
 export * from './thread-cpu.js';
+export * from './layout.js';

@@ -109,7 +109,7 @@ const sameGradients = test.macro(async (t, distill: Record<string, unknown>) => 
 test.serial('2 ranks (shares of 3 and 2 images) give the single-process gradients of the global batch: synchronised BN, DETR num_boxes, KD-DETR normalisers, norm and clipping', sameGradients, {});
 test.serial('the same with the hungarian-logits baseline and the KL normalised by points', sameGradients, { method: 'hungarian-logits', klNormalizer: 'points' });
 
-test.serial('2 workers through the Runner: 20 steps leave every rank with the same bits, no rank leaks tensors, and a resumed 2-worker run ends identical', async (t) => {
+test.serial('2 workers through the Runner: 20 steps (an LR schedule on rank 0) leave every rank with the same bits, no rank leaks tensors, and a resumed 2-worker run ends identical', async (t) => {
   const config = await dpConfig({}, { maxIters: 20 });
   const a = await rank0(config);
   const group = await startGroup(config, a.model, a.hooks);
@@ -118,6 +118,7 @@ test.serial('2 workers through the Runner: 20 steps leave every rank with the sa
   try {
     const probe: Hook = {
       name: 'probe',
+      beforeIter: schedule,
       afterIter: async (s) => {
         if (s.iter === 15) await s.saveCheckpoint('mid.safetensors');
         if (s.iter === 5 || s.iter === 20) tensors.push([s.iter, tf.memory().numTensors, (await group.stats(1)).numTensors]);
@@ -141,7 +142,7 @@ test.serial('2 workers through the Runner: 20 steps leave every rank with the sa
   const b = await rank0(config);
   const again = await startGroup(config, b.model, b.hooks);
   try {
-    const runner = new Runner({ ...runnerOptions(config, b, b.hooks, again), resumeFrom: join(config.workDir, 'mid.safetensors') });
+    const runner = new Runner({ ...runnerOptions(config, b, [...b.hooks, { name: 'probe', beforeIter: schedule }], again), resumeFrom: join(config.workDir, 'mid.safetensors') });
     t.is((await runner.train()).iter, 20);
     t.deepEqual(differences(await again.snapshot(0), finalA!), [], 'resumed rank 0 differs from the uninterrupted run');
     t.deepEqual(differences(await again.snapshot(1), finalA!), [], 'resumed rank 1 differs from the uninterrupted run');
@@ -150,6 +151,9 @@ test.serial('2 workers through the Runner: 20 steps leave every rank with the sa
     await again.close();
   }
 });
+
+/** A learning-rate schedule on rank 0 only: the other ranks apply it through the all-reduce. */
+const schedule = (s: RunState) => s.setLr(s.baseLr * (1 - s.iter / 40));
 
 function runnerOptions(config: DetkitConfig, r: { registry: { services: RunnerOptions['services'] }; model: TrainableModel }, hooks: Hook[], parallel: DataParallelGroup): RunnerOptions {
   return {
@@ -165,3 +169,23 @@ function runnerOptions(config: DetkitConfig, r: { registry: { services: RunnerOp
     parallel,
   };
 }
+
+const failing = test.macro(async (t, rank: number) => {
+  const config = await dpConfig({ method: 'none' }, { maxIters: 10 }, [{ type: 'test/fail', rank, iter: 2 }]);
+  const r = await rank0(config);
+  const group = await startGroup(config, r.model, r.hooks);
+  const t0 = Date.now();
+  try {
+    const runner = new Runner(runnerOptions(config, r, r.hooks, group));
+    const e = await t.throwsAsync(runner.train());
+    t.regex(e!.message, new RegExp(`planned failure on rank ${rank}`));
+    if (rank > 0) t.is((e as { code?: string }).code, 'WORKER_FAILED');
+    runner.dispose();
+  } finally {
+    await group.close();
+  }
+  t.true(Date.now() - t0 < 60_000, 'no rank waited for a timeout');
+});
+
+test.serial('a worker failing inside the tape stops rank 0 at once with its message (WORKER_FAILED), and close() ends it', failing, 1);
+test.serial('rank 0 failing: the run fails with its error, and close() wakes and ends the waiting worker', failing, 0);

@@ -18,6 +18,7 @@ import {
   type Batch,
   type BatchSource,
   type DetkitConfig,
+  type DetkitPlugin,
   type ReplicaSnapshot,
   type WireTensor,
   type Hook,
@@ -28,7 +29,8 @@ import { registerDetectors } from '@detkit/detectors';
 import { plugin } from '../src/kd-detr.js';
 import { tinyBatch, tmp, writeTeacher } from './helpers.js';
 
-export const PLUGINS = [resolvePluginSpec('@detkit/detectors', process.cwd()), new URL('../src/plugin.ts', import.meta.url).href];
+export const FAIL_PLUGIN = new URL('./fixtures/fail-plugin.ts', import.meta.url).href;
+export const PLUGINS = [resolvePluginSpec('@detkit/detectors', process.cwd()), new URL('../src/plugin.ts', import.meta.url).href, FAIL_PLUGIN];
 export const BASE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 export async function useWasm(): Promise<void> {
@@ -39,6 +41,8 @@ export async function wasmRegistry(seed = 5): Promise<Registry> {
   const registry = createRegistry(createServices({ logger: silentLogger, seed, backend: tf.getBackend() }).services);
   registerDetectors(registry.pluginContext('@detkit/detectors'));
   await plugin.register(registry.pluginContext(plugin.name));
+  const fail = (await import(FAIL_PLUGIN)).default as DetkitPlugin;
+  await fail.register(registry.pluginContext(fail.name));
   return registry;
 }
 
@@ -59,7 +63,7 @@ export function studentModel() {
 }
 
 /** A validated config: the student distilled (default: KD-DETR, general + specific points, 'sum' KL) from a random tiny teacher. */
-export async function dpConfig(distill: Record<string, unknown> = {}, train: Record<string, unknown> = {}): Promise<DetkitConfig> {
+export async function dpConfig(distill: Record<string, unknown> = {}, train: Record<string, unknown> = {}, hooks: Array<Record<string, unknown>> = []): Promise<DetkitConfig> {
   const dir = tmp();
   const teacher = await writeTeacher(await wasmRegistry(), dir);
   return validateConfig(
@@ -68,7 +72,7 @@ export async function dpConfig(distill: Record<string, unknown> = {}, train: Rec
       workDir: dir,
       model: studentModel(),
       data: { train: { type: 'shapes' }, batchSize: 5 },
-      hooks: [],
+      hooks,
       train: { optimizer: { type: 'adamw', lr: 1e-3, weightDecay: 1e-4 }, clipGradNorm: 0.1, ...train },
       distill: {
         type: 'kd-detr',

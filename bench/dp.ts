@@ -5,7 +5,8 @@
 // is timed from one afterIter to the next (everything: data, scatter, step, all-reduce, hooks).
 //   npm run bench -- dp          (or: node --conditions=source --import tsx bench/dp.ts)
 // Env: BENCH_ITERS (default 20 timed iterations per run, after BENCH_WARMUP, default 3),
-//   BENCH_ROUNDS (default 1: rounds of [1 worker, 2 workers], pooled), DP_WORKERS (default 2).
+//   BENCH_ROUNDS (default 1: rounds of [1 worker, 2 workers], pooled), DP_WORKERS (default 2),
+//   DP_BATCH (global batch; default the config's 8).
 // The wall-time ratio depends on how busy the machine is (the load average is printed with it);
 // each rank's thread CPU time per iteration (Linux) gives an estimate that depends far less on it.
 import { mkdtempSync } from 'node:fs';
@@ -21,6 +22,8 @@ const ITERS = Number(process.env['BENCH_ITERS'] ?? 20);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
 const WORKERS = Number(process.env['DP_WORKERS'] ?? 2);
+/** Global batch size; default the config's (8). Larger batches amortise each rank's fixed per-step cost. */
+const BATCH = process.env['DP_BATCH'] ? Number(process.env['DP_BATCH']) : undefined;
 const BATCHES = 4;
 
 /** Cycles through held batches; the runner disposes each batch, so it gets clones. */
@@ -122,7 +125,7 @@ export const section = {
     const backend = await defaultBackend();
     if (!(Number.isInteger(ITERS) && ITERS >= 1)) throw new Error(`BENCH_ITERS must be a positive integer, got ${process.env['BENCH_ITERS']}`);
     const setup = await setupDetector(STUDENT);
-    const batches = await trainBatches(setup, { count: BATCHES, batchSize: setup.config.data.batchSize });
+    const batches = await trainBatches(setup, { count: BATCHES, batchSize: BATCH ?? setup.config.data.batchSize });
     setup.model.dispose();
     const [b, h, w] = batches[0]!.images.shape;
     const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');

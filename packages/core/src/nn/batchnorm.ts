@@ -98,10 +98,11 @@ export class BatchNorm2d extends Module {
 
 /**
  * Makes every BatchNorm2d of `model` that uses batch statistics synchronise them over ranks
- * (PyTorch's convert_sync_batchnorm). Frozen ones (running statistics only) are left alone:
- * they need no synchronisation. Returns how many layers it switched.
+ * (PyTorch's convert_sync_batchnorm); `undefined` switches them back to this process's batch.
+ * Frozen ones (running statistics only) need no synchronisation and are left alone. Returns how
+ * many layers it switched.
  */
-export function syncBatchNorm(model: Module, replica: ReplicaContext): number {
+export function syncBatchNorm(model: Module, replica: ReplicaContext | undefined): number {
   let n = 0;
   for (const [, m] of model.namedModules()) {
     if (m instanceof BatchNorm2d && !m.isFrozen) {

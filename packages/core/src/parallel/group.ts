@@ -197,6 +197,7 @@ export class DataParallelGroup implements ParallelSeam {
     if (this.closed) return;
     this.closed = true;
     this.replica.abort('rank 0 ended the run');
+    syncBatchNorm(this.o.model, undefined); // the model trains alone again, if it trains at all
     await Promise.all(
       this.workers.map(async (w, i) => {
         const exited = this.exits[i]!;

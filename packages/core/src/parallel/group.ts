@@ -77,7 +77,7 @@ export class DataParallelGroup implements ParallelSeam {
     const synced = syncBatchNorm(o.model, group.replica);
     try {
       const ready = [];
-      for (let rank = 1; rank < o.worldSize; rank++) ready.push(group.spawn({ ...init, rank }));
+      for (let rank = 1; rank < o.worldSize; rank++) ready.push(group.spawn({ ...init, rank }, kept.map((h) => h.name)));
       await Promise.all(ready);
     } catch (e) {
       await group.close();
@@ -91,7 +91,8 @@ export class DataParallelGroup implements ParallelSeam {
     return group;
   }
 
-  private async spawn(init: WorkerInit): Promise<void> {
+  /** Starts rank `init.rank` and waits until it has built everything; its everyRank hooks must be rank 0's. */
+  private async spawn(init: WorkerInit, hooks: readonly string[]): Promise<void> {
     let worker: Worker;
     try {
       worker = spawnWorker(init);
@@ -119,7 +120,15 @@ export class DataParallelGroup implements ParallelSeam {
     worker.on('exit', (code) => {
       if (!this.closed) this.fail(new DetkitError('WORKER_FAILED', `data-parallel rank ${rank} exited (code ${code}) during training`, { rank }));
     });
-    await this.request(rank, undefined, 'ready');
+    const ready = (await this.request(rank, undefined, 'ready')) as Extract<FromWorker, { type: 'ready' }>;
+    if (ready.hooks.join() !== hooks.join()) {
+      throw new DetkitError(
+        'CONFIG_INVALID',
+        `train.workers: rank ${rank} built the everyRank hooks [${ready.hooks.join(', ')}] from the config, rank 0 runs [${hooks.join(', ')}]: ` +
+          'a hook that runs on every rank must come from the config (hooks, train.lrSchedule or distill), not be added in code',
+        { key: 'train.workers' },
+      );
+    }
   }
 
   /** Records the first failure, wakes any rank waiting in a collective, and rejects pending requests. */

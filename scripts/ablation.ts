@@ -1,23 +1,25 @@
 // KD-DETR ablation on MNIST-detection (long: ~12 h of one core with the defaults; never in CI).
-//   npm run experiment:ablation -- [--iters 2000] [--seeds 0,1,2] [--jobs 2] [--eval-interval 400]
+//   npm run experiment:ablation -- [--iters 2000] [--seeds 0,1,2] [--jobs N] [--workers N] [--eval-interval 400]
 //     [--teacher-checkpoint checkpoints/dab-detr-mnist-teacher.safetensors] [--out packages/kd-detr/results/ablation-sum-2000]
 //     [--only alone,kd-gs] [--train-count 8000] [--val-count 500] [--general-count 100] [--summarize]
+// --jobs / --workers fix how runs share the cores (runs at once, data-parallel ranks per run);
+// by default the layout estimated to finish first is chosen and printed (chooseLayout).
 // A run whose result.json exists and whose config is unchanged (absolute paths compared relative
 // to the repository, so a run committed from another checkout counts) is reused: an interrupted
 // ablation resumes where it stopped, across sessions, from the run folders committed under --out.
 // --summarize trains nothing and tabulates the finished runs.
 // For each seed, at equal iterations, in order of what the paper's claims need first: the student
 // alone; general + specific (KD-DETR); specific only; general only; hungarian-logits; the
-// reference's GT-matched baseline (gt-matched-logits); the student
-// alone with as many extra detection queries as KD-DETR adds distillation points; general + specific
-// without foreground weighting; and general + specific with the paper's 300 general points.
+// reference's GT-matched baseline (gt-matched-logits); the student alone with as many extra
+// detection queries as KD-DETR adds distillation points; general + specific without foreground
+// weighting; and general + specific with the paper's 300 general points.
 // Writes <out>/ablation.md (mean and spread of AP over seeds, the paper's directions judged) and
 // <out>/ablation-ap.png.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, writeFileAtomic } from '@detkit/core';
+import { chooseLayout, loadConfig, writeFileAtomic } from '@detkit/core';
 import { resolveKdLossOptions } from '@detkit/kd-detr';
 import {
   claimsTable,
@@ -25,6 +27,7 @@ import {
   PALETTE,
   PAPER_CLAIMS,
   pct,
+  relativeIterCost,
   runJobs,
   RunsProgress,
   studentRunConfig,
@@ -38,7 +41,8 @@ const { values: a } = parseArgs({
   options: {
     iters: { type: 'string', default: '2000' },
     seeds: { type: 'string', default: '0,1,2' },
-    jobs: { type: 'string', default: '2' },
+    jobs: { type: 'string' },
+    workers: { type: 'string' },
     'eval-interval': { type: 'string', default: '400' },
     'teacher-checkpoint': { type: 'string', default: 'checkpoints/dab-detr-mnist-teacher.safetensors' },
     'teacher-config': { type: 'string', default: 'configs/dab-detr/mnist-teacher.ts' },
@@ -97,7 +101,17 @@ const settings = {
   batchSize: Number((student.data as { batchSize?: number }).batchSize ?? 8),
   generalPoints: general,
 };
+const positive = (v: string | undefined, name: string) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    process.exit(3);
+  }
+  return n;
+};
 const jobs: TrainingJob[] = [];
+const costs: number[] = [];
 const finished: TrainingResult[] = [];
 const keyOf = new Map<string, { variant: string; seed: number }>();
 for (const seed of seeds) {
@@ -114,8 +128,13 @@ for (const seed of seeds) {
     if (a.summarize) continue;
     await writeFileAtomic(join(dir, 'config.json'), text);
     jobs.push({ name, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log') });
+    costs.push(iters * relativeIterCost(v.distill, v.model ?? student.model, teacherQueries));
   }
 }
+// The layout is not in the runs' configs (they are reused whatever it was): workers go to each child.
+const layout = await chooseLayout({ jobs: positive(a.jobs, 'jobs'), workers: positive(a.workers, 'workers'), costs });
+for (const j of jobs) j.workers = layout.workers;
+if (layout.backend) console.error(`ablation: the layout wants backend '${layout.backend}'; set it in the student config to use it`);
 
 /** The result of a run in `dir` that finished with exactly this config, if there is one. */
 async function finishedRun(dir: string, configText: string): Promise<TrainingResult | undefined> {
@@ -133,12 +152,12 @@ function repoRelative(text: string): string {
 await mkdir(out, { recursive: true });
 console.error(
   `ablation: ${variants.length} variants x ${seeds.length} seeds of ${iters} iterations -> ${out}: ` +
-    `${finished.length} finished, ${jobs.length} to run, ${a.jobs} in parallel`,
+    `${finished.length} finished, ${jobs.length} to run; layout: ${layout.reason}`,
 );
 const progress = new RunsProgress(100);
 let results: TrainingResult[];
 try {
-  results = [...finished, ...(await runJobs(jobs, Number(a.jobs), (m) => progress.handle(m)))];
+  results = [...finished, ...(await runJobs(jobs, layout.jobs, (m) => progress.handle(m)))];
 } finally {
   progress.stop();
 }

@@ -20,6 +20,7 @@ export type DetkitErrorCode =
   | 'LOSS_NOT_FINITE'
   | 'OUTPUT_NOT_FINITE'
   | 'WORK_DIR_IN_USE'
+  | 'WORKER_FAILED'
   | 'IO';
 
 export class DetkitError extends Error {

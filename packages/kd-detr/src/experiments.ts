@@ -8,3 +8,4 @@ export { RunsProgress } from './demo/progress.js';
 export { consoleTable, meanStd, metricsTable, pct } from './demo/report.js';
 export { claimsTable, judge, pairedGain, PAPER_CLAIMS, signedPoints, type ApBySeed, type Claim, type PairedGain, type Verdict } from './demo/claims.js';
 export { PALETTE, writeLineChartPng } from './demo/chart.js';
+export { relativeIterCost } from './demo/run-cost.js';

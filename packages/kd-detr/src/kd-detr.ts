@@ -5,6 +5,7 @@ export * from './loss/segment-loss.js';
 export * from './loss/foreground-weights.js';
 export * from './loss/kl-div.js';
 export * from './loss/smooth-l1.js';
+export * from './loss/global-sums.js';
 export * from './methods/method.js';
 export * from './methods/consistent-points.js';
 export * from './methods/hungarian-logits.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { KL_NORMALIZERS, kdGroupsLosses, kdPointLoss, kdSegmentLosses, resolveKdLossOptions, type KdSegment, type PointOutputs } from '../src/kd-detr.js';
+import { KL_NORMALIZERS, kdGroupsLosses, kdLocalSums, kdPointLoss, kdSegmentLosses, resolveKdLossOptions, type KdSegment, type PointOutputs } from '../src/kd-detr.js';
 
 // The batched loss is checked against kdPointLoss per segment, which loss.test.ts checks against
 // a float64 computation of the specification.
@@ -103,4 +103,35 @@ test('kdGroupsLosses names every (group, layer) term like kdGroupLosses, leaks n
   t.throws(() => kdSegmentLosses([{ teacher: empty, student: empty }], opts), { message: /no distillation points/ });
   t.throws(() => kdSegmentLosses([{ teacher: segs[0]!.teacher, student: segs[2]!.student }], opts), { message: /differ in shape/ });
   t.throws(() => kdGroupsLosses([{ name: 'g', teacher: segs[0]!.teacher, student: { logits: [], boxes: [] } }], opts), { message: /0 logit layers/ });
+});
+
+test('global sums: a rank divides by global / worldSize (checked against the local values scaled), and kdLocalSums gives the batch\'s own figures', async (t) => {
+  const segs = segments();
+  for (const v of variants) {
+    const opts = resolveKdLossOptions(v);
+    const local = kdSegmentLosses(segs, opts);
+    // Figures of a global batch of which this is one share out of 3, with 2.5x its weight sum, 4x its images and 3x its points.
+    const withGlobal = await Promise.all(
+      segs.map(async (s) => {
+        const own = await kdLocalSums(s.teacher.logits, opts.foregroundWeighting);
+        return { ...s, global: { worldSize: 3, weightSum: 2.5 * own.weightSum, batch: 4 * own.batch, points: 3 * own.points }, own };
+      }),
+    );
+    const got = kdSegmentLosses(withGlobal, opts);
+    withGlobal.forEach((s, i) => {
+      t.is(s.own.batch, s.student.logits.shape[0]);
+      t.is(s.own.points, s.student.logits.shape[0] * s.student.logits.shape[1]);
+      // local value * local divisor / (global divisor / 3)
+      const factor = (term: string) => {
+        if (term !== 'cls' || opts.klNormalizer === 'weights') return 3 / 2.5;
+        return { sum: 3, batch: 3 / 4, points: 3 / 3 }[opts.klNormalizer as 'sum' | 'batch' | 'points'];
+      };
+      for (const [k, r] of Object.entries(local[i]!)) {
+        const a = got[i]![k as 'cls']!.dataSync()[0]!;
+        const b = r!.dataSync()[0]! * factor(k);
+        t.true(Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(b)), `${JSON.stringify(v)} segment ${i} ${k}: ${a} vs ${b}`);
+      }
+    });
+  }
+  t.throws(() => kdSegmentLosses([segs[0]!, { ...segs[1]!, global: { worldSize: 2, weightSum: 1, batch: 1, points: 1 } }], resolveKdLossOptions()), { message: /every segment or none/ });
 });

@@ -22,6 +22,7 @@ export function createProgram(result: { code: number }): Command {
     .addOption(new Option('--backend <name>', 'tfjs backend: auto, tensorflow, node-gpu, wasm, cpu (env DETKIT_BACKEND)'))
     .option('--seed <n>', 'random seed (overrides the config)')
     .option('--work-dir <dir>', 'directory for checkpoints, logs and metrics')
+    .option('--workers <n>', 'data-parallel ranks on the CPU (train.workers): N threads, one wasm backend and a share of each batch each')
     .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nEnvironment: DETKIT_LOG_LEVEL=debug|info|warn|error, DETKIT_DEBUG=1 (stack traces), DETKIT_BACKEND,
   DETKIT_NO_BUILTINS=1 (load only the config's own plugins).`)
     .showHelpAfterError('(run detkit --help for usage)');

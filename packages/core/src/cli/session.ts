@@ -15,6 +15,7 @@ export interface GlobalOptions {
   backend?: string;
   seed?: string;
   workDir?: string;
+  workers?: string;
 }
 
 /** `--set` plus the dedicated flags, which win over `--set` (they come last). */
@@ -23,6 +24,8 @@ export function overridesFrom(opts: GlobalOptions): string[] {
   if (opts.seed !== undefined) out.push(`seed=${opts.seed}`);
   if (opts.workDir !== undefined) out.push(`workDir=${JSON.stringify(opts.workDir)}`);
   if (opts.backend !== undefined) out.push(`backend=${JSON.stringify(opts.backend)}`);
+  // Parsed as JSON like any --set value, so '1.5' or 'two' reach validation and fail naming train.workers.
+  if (opts.workers !== undefined) out.push(`train.workers=${opts.workers}`);
   return out;
 }
 

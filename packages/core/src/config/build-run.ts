@@ -53,9 +53,7 @@ export function defaultHookConfigs(config: DetkitConfig): TypedConfig[] {
 
 /** Builds model, data, hooks and evaluator by registry name and returns what the Runner takes. */
 export async function buildRun(config: DetkitConfig, registry: Registry, options: BuildRunOptions = {}): Promise<RunnerOptions> {
-  const log = registry.services.logger;
-  const model = await registry.build<TrainableModel>('detector', config.model);
-  assertModel(model, config.model.type);
+  const model = await buildModel(config, registry);
 
   const trainSet = await registry.build<Dataset>('dataset', config.data.train);
   const train = await buildLoader(registry, config, trainSet, 'train');
@@ -68,6 +66,35 @@ export async function buildRun(config: DetkitConfig, registry: Registry, options
     val = { source, dataset: valSet, evaluator };
   }
 
+  const hooks = await buildHooks(config, registry, options);
+
+  return {
+    model,
+    train,
+    val,
+    hooks,
+    optimizer: config.train.optimizer,
+    maxIters: config.train.maxIters,
+    clipGradNorm: config.train.clipGradNorm,
+    workDir: resolve(config.workDir),
+    resumeFrom: options.resumeFrom ?? config.train.resumeFrom,
+    services: registry.services,
+  };
+}
+
+/** The config's detector, checked to be a TrainableModel. */
+export async function buildModel(config: DetkitConfig, registry: Registry): Promise<TrainableModel> {
+  const model = await registry.build<TrainableModel>('detector', config.model);
+  assertModel(model, config.model.type);
+  return model;
+}
+
+/**
+ * The run's hooks: the config's (or the defaults), its LR schedule and its distillation hook.
+ * Data-parallel workers build the same list and keep the hooks marked `everyRank`.
+ */
+export async function buildHooks(config: DetkitConfig, registry: Registry, options: Pick<BuildRunOptions, 'skipVal'> = {}): Promise<Hook[]> {
+  const log = registry.services.logger;
   const hooks: Hook[] = [];
   if (config.hooks) {
     for (const h of config.hooks) hooks.push(await registry.build<Hook>('hook', h));
@@ -87,18 +114,7 @@ export async function buildRun(config: DetkitConfig, registry: Registry, options
     hooks.push(await registry.build<Hook>('hook', config.distill as TypedConfig));
   }
 
-  return {
-    model,
-    train,
-    val,
-    hooks,
-    optimizer: config.train.optimizer,
-    maxIters: config.train.maxIters,
-    clipGradNorm: config.train.clipGradNorm,
-    workDir: resolve(config.workDir),
-    resumeFrom: options.resumeFrom ?? config.train.resumeFrom,
-    services: registry.services,
-  };
+  return hooks;
 }
 
 async function buildLoader(registry: Registry, config: DetkitConfig, dataset: Dataset, split: 'train' | 'val'): Promise<BatchSource> {

@@ -13,5 +13,5 @@ export { loadConfig, readConfigFile, type LoadConfigOptions, type LoadedConfig }
 export { deepMerge, isPlainObject } from './merge.js';
 export { parseOverride, applyOverrides, type ConfigOverride } from './overrides.js';
 export { validateConfig, formatKeyPath } from './validate.js';
-export { buildRun, defaultHookConfigs, type BuildRunOptions, type LoaderParams } from './build-run.js';
+export { buildRun, buildModel, buildHooks, defaultHookConfigs, type BuildRunOptions, type LoaderParams } from './build-run.js';
 export { jsonErrorOffset, lineColumn, findNonFiniteNumber } from './json-position.js';

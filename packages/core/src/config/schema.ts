@@ -58,6 +58,12 @@ export const trainSchema = z.strictObject({
   lrSchedule: typedConfigSchema.optional(),
   /** Checkpoint to resume from. */
   resumeFrom: z.string().optional(),
+  /**
+   * Data-parallel ranks on the CPU: 1 (default) trains in this process; N > 1 adds N-1 worker
+   * threads, each with its own wasm backend and a share of every batch (gradients averaged in
+   * shared memory, so the result is the one-process run's, to float rounding).
+   */
+  workers: positiveInt.default(1),
 });
 
 export const configSchema = z.looseObject({

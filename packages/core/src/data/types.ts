@@ -44,6 +44,22 @@ export interface Batch {
   /** [B,H,W] float32: 1 where a pixel is real, 0 where it is padding. */
   masks: tf.Tensor3D;
   targets: BatchTarget[];
+  /**
+   * Set when this batch is one rank's share of a global batch (data-parallel training, see
+   * `parallel/`); absent for a whole batch. Losses normalised over the batch use it through
+   * `lossNormalizer`, so the ranks' averaged gradient is the global batch's gradient.
+   */
+  global?: GlobalBatchInfo;
+}
+
+/** The whole global batch, as seen from one rank's share of it. */
+export interface GlobalBatchInfo {
+  /** Ranks the global batch is split over. */
+  worldSize: number;
+  /** Images in the global batch. */
+  images: number;
+  /** Ground-truth boxes in the global batch. */
+  boxes: number;
 }
 
 /** Where the runner gets batches: an epoch is one pass of `batches(epoch)`. */

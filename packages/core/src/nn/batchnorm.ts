@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '../errors.js';
+import type { ReplicaContext } from '../parallel/replica.js';
 import { Module } from './module.js';
+import { syncMoments } from './sync-moments.js';
 
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -26,6 +28,11 @@ export class BatchNorm2d extends Module {
   readonly numBatchesTracked: tf.Variable<tf.Rank.R0>;
   readonly eps: number;
   readonly momentum: number;
+  /**
+   * Data-parallel training sets this (`syncBatchNorm`): batch statistics then cover every rank's
+   * images, as one process would compute them on the global batch.
+   */
+  crossReplica?: ReplicaContext;
 
   constructor(
     readonly numFeatures: number,
@@ -55,7 +62,11 @@ export class BatchNorm2d extends Module {
     return tf.tidy(() => {
       let mean: tf.Tensor;
       let variance: tf.Tensor;
-      if (this.usesBatchStats) {
+      if (this.usesBatchStats && this.crossReplica && this.crossReplica.worldSize > 1) {
+        let count: number;
+        ({ mean, variance, count } = syncMoments(x, this.crossReplica));
+        this.updateRunningStats(mean, variance, count);
+      } else if (this.usesBatchStats) {
         ({ mean, variance } = tf.moments(x, [0, 1, 2]));
         this.updateRunningStats(mean, variance, x.size / this.numFeatures);
       } else {
@@ -83,4 +94,21 @@ export class BatchNorm2d extends Module {
     this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)) as tf.Tensor1D);
     this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')) as tf.Scalar);
   }
+}
+
+/**
+ * Makes every BatchNorm2d of `model` that uses batch statistics synchronise them over ranks
+ * (PyTorch's convert_sync_batchnorm); `undefined` switches them back to this process's batch.
+ * Frozen ones (running statistics only) need no synchronisation and are left alone. Returns how
+ * many layers it switched.
+ */
+export function syncBatchNorm(model: Module, replica: ReplicaContext | undefined): number {
+  let n = 0;
+  for (const [, m] of model.namedModules()) {
+    if (m instanceof BatchNorm2d && !m.isFrozen) {
+      m.crossReplica = replica;
+      n++;
+    }
+  }
+  return n;
 }

@@ -1,4 +1,5 @@
 import type { Batch } from '../data/types.js';
+import type { ReplicaContext } from '../parallel/replica.js';
 import type { ForwardResult, LossTerms, TrainableModel } from './model.js';
 
 /** The named points of the training loop, in the order they first fire. */
@@ -37,6 +38,11 @@ export interface RunState {
   evaluate(): Promise<Metrics>;
   /** The run's event stream (same as `runner.events$`), for hooks that react to events. */
   readonly events$?: import('rxjs').Observable<import('./events.js').RunnerEvent>;
+  /**
+   * This process's rank in a data-parallel run (`train.workers`) and the collective that sums
+   * numbers over ranks; the runner always sets it (`SINGLE_REPLICA` for one process).
+   */
+  readonly replica?: ReplicaContext;
 }
 
 export interface IterInfo {
@@ -67,6 +73,17 @@ export type Metrics = Record<string, number>;
 export interface Hook {
   readonly name: string;
   readonly priority?: number;
+  /**
+   * Data-parallel training (`train.workers` > 1): by default a hook runs on rank 0 only, the
+   * main thread, which logs, evaluates and checkpoints. A hook that takes part in the step (adds
+   * loss terms in `afterForward`, or prepares them in `beforeIter`, like a distillation hook) sets
+   * `everyRank: true`: ranks >= 1 then build it from the same config and call its `beforeRun`,
+   * `beforeIter`, `afterForward` and `afterIter` on their share of the batch (`state.replica`
+   * says which rank; anything a hook sums over the batch must use global figures, see
+   * `lossNormalizer` and `replica.allSum`). Every other point runs on rank 0 only, and side
+   * effects belong there. A hook with `afterForward` but without `everyRank` is refused.
+   */
+  readonly everyRank?: boolean;
   beforeRun?(state: RunState): void | Promise<void>;
   beforeEpoch?(state: RunState): void | Promise<void>;
   beforeIter?(state: RunState, batch: Batch): void | Promise<void>;

@@ -1,5 +1,6 @@
 import type { BatchSource, Dataset } from '../data/types.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
+import type { ParallelSeam } from '../parallel/seam.js';
 import type { Services } from '../registry/types.js';
 import type { Evaluator } from './evaluator.js';
 import type { Hook } from './hook.js';
@@ -25,4 +26,6 @@ export interface RunnerOptions {
   handleSignals?: boolean;
   /** Hash of the run's config, stored in checkpoints (see `hashConfig`). */
   configHash?: string;
+  /** Data-parallel training over worker threads (`attachWorkers`); absent: one process. */
+  parallel?: ParallelSeam;
 }

@@ -8,6 +8,7 @@ import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import type { Batch } from '../data/types.js';
 import { DetkitError, isDetkitError } from '../errors.js';
 import { createOptimizer } from '../optim/index.js';
+import { SINGLE_REPLICA } from '../parallel/replica.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { divergedAt } from './diverged.js';
 import { predictAll } from './evaluation.js';
@@ -83,6 +84,7 @@ export class Runner {
       get stopRequested() { return self.stopReason !== undefined; },
       get baseLr() { return self.options.optimizer.lr; },
       get events$() { return self.events$; },
+      get replica() { return self.options.parallel?.replica ?? SINGLE_REPLICA; },
       requestStop: (reason: string) => {
         self.stopReason ??= reason;
       },
@@ -175,6 +177,7 @@ export class Runner {
       options.model.train();
       this.emit({ type: 'beforeRun', iter: this.iter, maxIters: options.maxIters, epoch: this.epoch });
       await this.hooks.beforeRun(this.state);
+      await options.parallel?.begin({ model: options.model, optimizer: this.optimizer, hooks: this.hooks.hooks, rngState: (options.services.rng as Partial<StatefulRng>).getState?.() });
       await this.loop();
       if (this.interrupted) await this.saveCheckpoint('latest.safetensors');
       const stopped = this.stopReason !== undefined;
@@ -208,7 +211,8 @@ export class Runner {
         batches = undefined;
         continue;
       }
-      const batch = next.value;
+      // Data-parallel: the other ranks get their shares now; this rank trains on its own.
+      const batch = options.parallel ? options.parallel.scatter(next.value, { iter: this.iter, epoch: this.epoch }) : next.value;
       let info: IterInfo;
       try {
         this.lr = state.baseLr;
@@ -225,6 +229,7 @@ export class Runner {
           this.optimizer,
           this.lr,
           options.clipGradNorm,
+          options.parallel?.reducer(this.lr),
         );
         info = { iter: this.iter + 1, epoch: this.epoch, lr: this.lr, ...outcome, stepMs: performance.now() - t1, dataMs };
       } catch (e) {

@@ -13,6 +13,21 @@ export interface StepOutcome {
 }
 
 /**
+ * The data-parallel seam: replaces this rank's gradients (by parameter name) and its loss
+ * readout `[terms..., total]` with their mean over all ranks, identical on every rank. It owns
+ * its inputs (disposes them) and returns new tensors the step owns. Synchronous (it waits for
+ * the other ranks); runs after the backward pass and before the finiteness check, the global
+ * norm, clipping and the optimizer, so all of those see the averaged gradient. It may return
+ * the global norm it computed on the host while averaging (`gradNorm`, before clipping) and
+ * clip with it (`clipped`: the returned gradients are already scaled), sparing those kernels.
+ */
+export type StepReducer = (
+  grads: Map<string, tf.Tensor>,
+  readout: tf.Tensor1D,
+  clipNorm: number | undefined,
+) => { grads: Map<string, tf.Tensor>; readout: tf.Tensor1D; gradNorm?: number; clipped?: boolean };
+
+/**
  * One optimisation step: gradients of the summed loss terms w.r.t. `params`, a single
  * device->host read of [terms..., total, gradNorm], a finiteness check (nothing is applied
  * when a term is NaN/Inf), global-norm clipping with the norm already read (PyTorch's
@@ -25,6 +40,7 @@ export function trainStep(
   optimizer: Optimizer,
   lr: number,
   clipNorm: number | undefined,
+  reduce?: StepReducer,
 ): StepOutcome {
   const nameOfVar = new Map(params.map(([name, v]) => [v.name, name]));
   let names: string[] = [];
@@ -44,11 +60,14 @@ export function trainStep(
   }, params.map(([, v]) => v));
   value.dispose();
 
-  const byName = new Map<string, tf.Tensor>();
+  let byName = new Map<string, tf.Tensor>();
   for (const [varName, g] of Object.entries(grads)) byName.set(nameOfVar.get(varName) ?? varName, g);
+  const reduced = reduce?.(byName, readout!, clipNorm);
+  if (reduced) ({ grads: byName, readout } = reduced);
   const disposeGrads = () => byName.forEach((g) => g.dispose());
 
-  const packed = tf.tidy(() => tf.concat([readout!, tf.reshape(globalGradNormTensor(byName), [1])]));
+  const norm = () => (reduced?.gradNorm !== undefined ? tf.tensor1d([reduced.gradNorm]) : tf.reshape(globalGradNormTensor(byName), [1]));
+  const packed = tf.tidy(() => tf.concat([readout!, norm()]));
   let numbers: Float32Array;
   try {
     numbers = packed.dataSync() as Float32Array;
@@ -69,7 +88,7 @@ export function trainStep(
     throw new DetkitError('LOSS_NOT_FINITE', `Training diverged: ${what} is not finite (no update applied)`, { losses, gradNorm });
   }
 
-  if (clipNorm !== undefined && clipNorm > 0) {
+  if (clipNorm !== undefined && clipNorm > 0 && !reduced?.clipped) {
     const coef = clipCoefficient(gradNorm, clipNorm);
     if (coef < 1) {
       for (const [name, g] of byName) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, DetkitError, Linear, MLP, Module } from '@detkit/core';
+import { Conv2d, DetkitError, Linear, lossNormalizer, MLP, Module } from '@detkit/core';
 import type { Batch, Detection, TrainableModel } from '@detkit/core';
 import type { Backbone } from '../backbone/types.js';
 import type { DecodeOptions, DecodeOutput, DecodeResult, Encoded, ForwardTrainOptions, QueryGroup, QueryGroupTrainOutputs } from '../contract/query-groups.js';
@@ -137,7 +137,9 @@ export abstract class DetrBase extends Module implements TrainableModel {
     const encoded = this.encode(batch.images, batch.masks);
     const { detection, groups } = this.decode(encoded, options.groups ?? []);
     const layers = detection.logits.map((logits, l) => ({ logits, boxes: detection.boxes[l]! }));
-    const { losses } = this.criterion.compute(layers, batch.targets);
+    // DETR's num_boxes; on a data-parallel rank, the global batch's count (divided by the ranks).
+    const numBoxes = lossNormalizer(batch, batch.targets.reduce((s, t) => s + t.labels.length, 0), 'boxes');
+    const { losses } = this.criterion.compute(layers, batch.targets, { numBoxes });
     return { losses, outputs: { encoded, memory: encoded.memory, masks: encoded.mask, pos: encoded.pos, detection, groups } };
   }
 

@@ -21,7 +21,7 @@ export interface CriterionResult {
   losses: LossTerms;
   /** Matching per layer (same order as the input layers), per image. */
   indices: MatchIndices[][];
-  /** Target boxes in the batch (at least 1): the normaliser of every term. */
+  /** The normaliser of every term: target boxes in the batch (at least 1), or the `numBoxes` given. */
   numBoxes: number;
 }
 
@@ -46,10 +46,14 @@ export class SetCriterion {
     }
   }
 
-  /** `layers` in decoder order; the last one is the final prediction (no name suffix). */
-  compute(layers: readonly DetectionOutputs[], targets: readonly MatchTarget[]): CriterionResult {
+  /**
+   * `layers` in decoder order; the last one is the final prediction (no name suffix).
+   * `numBoxes` overrides the normaliser (default: the targets' boxes, at least 1): a
+   * data-parallel rank passes `lossNormalizer(batch, local, 'boxes')`, the global count's share.
+   */
+  compute(layers: readonly DetectionOutputs[], targets: readonly MatchTarget[], options: { numBoxes?: number } = {}): CriterionResult {
     if (layers.length === 0) throw new DetkitError('INVALID_ARGUMENT', 'SetCriterion: no decoder layer outputs');
-    const numBoxes = Math.max(1, targets.reduce((s, t) => s + t.labels.length, 0));
+    const numBoxes = options.numBoxes ?? Math.max(1, targets.reduce((s, t) => s + t.labels.length, 0));
     const losses: LossTerms = {};
     const indices: MatchIndices[][] = [];
     layers.forEach((layer, l) => {

@@ -3,6 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  chooseLayout,
   createConsoleLogger,
   createRegistry,
   createRng,
@@ -18,6 +19,7 @@ import { evaluateWeights, writeDetectionGrid } from './evaluate.js';
 import { runJobs, type TrainingJob } from './jobs.js';
 import { RunsProgress } from './progress.js';
 import { consoleTable, metricsTable } from './report.js';
+import { relativeIterCost } from './run-cost.js';
 import type { TrainingResult } from './run-training.js';
 
 export interface DemoOptions {
@@ -32,8 +34,10 @@ export interface DemoOptions {
   batchSize?: number;
   /** Random (general) distillation points per iteration; the paper's 300 is sized for COCO. */
   generalPoints?: number;
-  /** Child processes training at once (2: both runs in parallel). */
+  /** Child processes training at once; with `workers`, planned when absent (see chooseLayout). */
   jobs?: number;
+  /** Data-parallel ranks per run (train.workers); planned when absent. */
+  workers?: number;
   workDir?: string;
   seed?: number;
   backend?: string;
@@ -51,7 +55,6 @@ export const DEMO_DEFAULTS = {
   batchSize: 8,
   // 64x64 canvases with at most 4 digits need far fewer probes than COCO images (paper: 300).
   generalPoints: 100,
-  jobs: 2,
   workDir: 'work_dirs/demo',
   seed: 0,
 } as const;
@@ -69,7 +72,7 @@ async function writeJson(file: string, value: unknown): Promise<void> {
 }
 
 /** The run config both students share: same model, seed, data and schedule; `distill` differs. */
-export function studentRunConfig(o: Required<Omit<DemoOptions, 'backend' | 'teacherCheckpoint' | 'teacherConfig' | 'studentConfig' | 'jobs' | 'workDir'>> & { backend?: string }, model: Record<string, unknown>, optimizer: unknown, workDir: string, distill: Record<string, unknown>) {
+export function studentRunConfig(o: Required<Omit<DemoOptions, 'backend' | 'teacherCheckpoint' | 'teacherConfig' | 'studentConfig' | 'jobs' | 'workers' | 'workDir'>> & { backend?: string }, model: Record<string, unknown>, optimizer: unknown, workDir: string, distill: Record<string, unknown>) {
   return {
     seed: o.seed,
     ...(o.backend ? { backend: o.backend } : {}),
@@ -98,7 +101,8 @@ function num(v: unknown, fallback: number, name: string): number {
 
 /**
  * `detkit demo`: trains the MNIST student twice with one seed, data order and iteration count,
- * alone and with KD-DETR from the shipped teacher (two child processes in parallel), evaluates
+ * alone and with KD-DETR from the shipped teacher (child processes, laid out on the cores or a GPU
+ * by chooseLayout: both runs at once on a core each, or one after another on all cores), evaluates
  * both and the teacher, prints a table and writes report.md, ap-vs-iter.png and detections.png.
  */
 export async function runDemo(raw: DemoOptions & Record<string, unknown>): Promise<number> {
@@ -112,7 +116,13 @@ export async function runDemo(raw: DemoOptions & Record<string, unknown>): Promi
     seed: num(raw.seed, DEMO_DEFAULTS.seed, 'seed'),
     backend: raw.backend,
   };
-  const jobsN = num(raw.jobs, DEMO_DEFAULTS.jobs, 'jobs');
+  const positive = (v: unknown, name: string) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new DetkitError('INVALID_ARGUMENT', `detkit demo: --${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const asked = { jobs: positive(raw.jobs, 'jobs'), workers: positive(raw.workers, 'workers') };
   const workDir = resolve(raw.workDir ?? DEMO_DEFAULTS.workDir);
   const teacherCheckpoint = resolve(raw.teacherCheckpoint ?? DEMO_DEFAULTS.teacherCheckpoint);
   const teacherConfig = resolve(raw.teacherConfig ?? DEMO_DEFAULTS.teacherConfig);
@@ -139,6 +149,10 @@ export async function runDemo(raw: DemoOptions & Record<string, unknown>): Promi
       distill: { type: 'kd-detr', method: 'kd-detr', teacher: { config: teacherConfig, checkpoint: teacherCheckpoint }, samplers: [{ type: 'general', count: o.generalPoints }, { type: 'specific' }] },
     },
   ];
+  // Both cores per run or one run per core, whichever is estimated to finish sooner (or a GPU).
+  const teacherQueries = Number(teacher.model.numQueries ?? 300);
+  const layout = await chooseLayout({ ...asked, costs: runs.map((r) => o.iters * relativeIterCost(r.distill, student.model, teacherQueries)) });
+  if (layout.backend) o.backend = layout.backend;
   const jobs: TrainingJob[] = [];
   const configs: Record<string, Record<string, unknown>> = {};
   for (const r of runs) {
@@ -146,13 +160,14 @@ export async function runDemo(raw: DemoOptions & Record<string, unknown>): Promi
     configs[r.name] = cfg;
     const file = join(workDir, r.dir, 'config.json');
     await writeJson(file, cfg);
-    jobs.push({ name: r.name, configFile: file, logFile: join(workDir, r.dir, 'train.log') });
+    jobs.push({ name: r.name, configFile: file, logFile: join(workDir, r.dir, 'train.log'), workers: layout.workers });
   }
-  process.stderr.write(`demo: ${o.iters} iterations per student (seed ${o.seed}), ${jobsN} in parallel; logs in ${workDir}/*/train.log\n`);
+  process.stderr.write(`demo: layout: ${layout.reason}\n`);
+  process.stderr.write(`demo: ${o.iters} iterations per student (seed ${o.seed}); logs in ${workDir}/*/train.log\n`);
   const progress = new RunsProgress();
   let results: TrainingResult[];
   try {
-    results = await runJobs(jobs, jobsN, (m) => progress.handle(m));
+    results = await runJobs(jobs, layout.jobs, (m) => progress.handle(m));
   } finally {
     progress.stop();
   }

@@ -12,6 +12,8 @@ export interface TrainingJob {
   configFile: string;
   /** Where the child's console output goes. */
   logFile: string;
+  /** Data-parallel ranks of the run (train.workers); the config file's own when absent. */
+  workers?: number;
 }
 
 /** The child entry next to this file, with the same extension (.ts under tsx, .js when built). */
@@ -22,7 +24,7 @@ function childEntry(): string {
 
 /**
  * Runs training jobs in child processes, at most `parallel` at a time (wasm is single-threaded:
- * two runs on two cores halve the wall time). Children inherit this process's loader flags
+ * two runs on two cores halve the wall time; a job with `workers` > 1 uses that many cores). Children inherit this process's loader flags
  * (tsx, --conditions=source). Resolves with every result, in job order; rejects on the first failure.
  */
 export async function runJobs(jobs: readonly TrainingJob[], parallel: number, onMessage: (m: ProgressMessage) => void): Promise<TrainingResult[]> {
@@ -34,7 +36,8 @@ export async function runJobs(jobs: readonly TrainingJob[], parallel: number, on
     const log = createWriteStream(job.logFile);
     await new Promise<void>((resolve, reject) => {
       let failure: string | undefined;
-      const child = fork(childEntry(), [job.configFile, job.name], { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      const args = [job.configFile, job.name, ...(job.workers !== undefined ? [String(job.workers)] : [])];
+      const child = fork(childEntry(), args, { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
       child.stdout?.pipe(log, { end: false });
       child.stderr?.pipe(log, { end: false });
       child.on('message', (m: ProgressMessage) => {

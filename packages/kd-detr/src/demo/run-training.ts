@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { rename, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import {
+  attachWorkers,
   buildRun,
   createConsoleLogger,
   createRegistry,
@@ -39,24 +40,31 @@ export interface TrainingResult {
 
 /**
  * Trains one config file exactly like `detkit train` (builtin plugins + the config's own,
- * buildRun, Runner), reporting progress through `report`, and writes `result.json` in the
- * run's work dir.
+ * buildRun, Runner, data-parallel workers when `workers` or the config's train.workers > 1),
+ * reporting progress through `report`, and writes `result.json` in the run's work dir.
  */
-export async function trainConfigFile(file: string, name: string, report: (m: ProgressMessage) => void, logger: Logger = createConsoleLogger()): Promise<TrainingResult> {
+export async function trainConfigFile(
+  file: string,
+  name: string,
+  report: (m: ProgressMessage) => void,
+  logger: Logger = createConsoleLogger(),
+  options: { workers?: number } = {},
+): Promise<TrainingResult> {
   const t0 = performance.now();
-  const { config } = await loadConfig(file);
+  const { config } = await loadConfig(file, { overrides: options.workers !== undefined ? [`train.workers=${options.workers}`] : [] });
   const backend = await selectBackend({ backend: config.backend, logger });
-  const run = createServices({ logger, rng: createRng(config.seed), backend: backend.name });
-  const registry = createRegistry(run.services);
+  const services = createServices({ logger, rng: createRng(config.seed), backend: backend.name });
+  const registry = createRegistry(services.services);
   const loaded: LoadedPlugin[] = [];
   await loadBuiltinPlugins(registry, { baseDir: process.cwd(), loaded });
   await loadPlugins(registry, config.plugins, { baseDir: dirname(file), loaded });
-  const options = await buildRun(config, registry);
-  const runner = new Runner(options);
-  const sub = run.attachEvents(runner.events$);
+  const run = await buildRun(config, registry);
+  const workers = await attachWorkers(run, { config, plugins: loaded.map((p) => p.url), pluginBaseDir: dirname(file), backend: backend.name, logger });
+  const runner = new Runner(run);
+  const sub = services.attachEvents(runner.events$);
   const history: TrainingResult['history'] = [];
   const steps: number[] = [];
-  report({ type: 'start', name, maxIters: options.maxIters, backend: backend.name });
+  report({ type: 'start', name, maxIters: run.maxIters, backend: workers ? `${backend.name}, ${config.train.workers} data-parallel workers` : backend.name });
   const events = runner.events$.subscribe((e) => {
     if (e.type === 'afterIter') {
       steps.push(e.stepMs);
@@ -81,17 +89,18 @@ export async function trainConfigFile(file: string, name: string, report: (m: Pr
       final: history[history.length - 1]?.metrics ?? {},
       msPerIter: sorted[Math.floor(sorted.length / 2)] ?? 0,
       wallSeconds: (performance.now() - t0) / 1000,
-      workDir: options.workDir,
+      workDir: run.workDir,
     };
-    const out = join(options.workDir, 'result.json');
+    const out = join(run.workDir, 'result.json');
     await writeFile(`${out}.tmp`, JSON.stringify(result, null, 2) + '\n');
     await rename(`${out}.tmp`, out);
     return result;
   } finally {
     events.unsubscribe();
     sub.unsubscribe();
+    await workers?.close();
     runner.dispose();
-    options.model.dispose();
-    for (const h of options.hooks) (h as { dispose?: () => void }).dispose?.();
+    run.model.dispose();
+    for (const h of run.hooks) (h as { dispose?: () => void }).dispose?.();
   }
 }

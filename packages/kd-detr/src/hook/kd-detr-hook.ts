@@ -32,6 +32,8 @@ export interface KdDetrHookOptions {
 export class KdDetrHook implements Hook {
   readonly name = KD_HOOK_NAME;
   readonly priority: number;
+  /** Data-parallel: every rank distils its share of the batch (the loss terms are in the tape); the student is saved by rank 0 (afterRun). */
+  readonly everyRank = true;
   readonly method: DistillMethod;
   private teacherModel: QueryGroupDetector | undefined;
   private prepared: Prepared | undefined;
@@ -69,7 +71,7 @@ export class KdDetrHook implements Hook {
     if (!this.method.needsTeacher) return;
     this.release();
     if (!this.teacherModel) throw new DetkitError('MODEL_CONTRACT', 'kd-detr: beforeIter before beforeRun (no teacher loaded)');
-    this.prepared = await this.method.prepare({ teacher: this.teacherModel, batch, iter: state.iter });
+    this.prepared = await this.method.prepare({ teacher: this.teacherModel, batch, iter: state.iter, student: state.model as QueryGroupDetector, replica: state.replica });
   }
 
   afterForward(state: RunState, batch: Batch, forward: ForwardResult): LossTerms | void {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, type LossTerms } from '@detkit/core';
 import { layerTermName, type DecodeOutput } from '@detkit/detectors';
-import { kdSegmentLosses, type KdSegment } from './segment-loss.js';
+import { kdSegmentLosses, type KdGlobalSums, type KdSegment } from './segment-loss.js';
 
 /**
  * How the weighted KL sum over points is normalised.
@@ -95,19 +95,21 @@ export interface KdGroupOutputs {
   teacher: PointOutputs;
   /** The student's outputs there, per decoder layer. */
   student: DecodeOutput;
+  /** Data-parallel: the group's normalisers over the global batch (every layer shares them). */
+  global?: KdGlobalSums;
 }
 
 /** `kdGroupLosses` for several groups, every (group, layer) reduced in one batched pass (see `kdSegmentLosses`). */
 export function kdGroupsLosses(groups: readonly KdGroupOutputs[], options: ResolvedKdLossOptions): LossTerms {
   const segments: KdSegment[] = [];
   const names: Array<(term: string) => string> = [];
-  for (const { name, teacher, student } of groups) {
+  for (const { name, teacher, student, global } of groups) {
     const layers = student.logits.length;
     if (layers === 0 || student.boxes.length !== layers) {
       throw new DetkitError('MODEL_CONTRACT', `kd-detr: the student returned ${layers} logit layers and ${student.boxes.length} box layers for group '${name}'`);
     }
     for (let l = 0; l < layers; l++) {
-      segments.push({ teacher, student: { logits: student.logits[l]!, boxes: student.boxes[l]! } });
+      segments.push({ teacher, student: { logits: student.logits[l]!, boxes: student.boxes[l]! }, ...(global ? { global } : {}) });
       names.push((term) => layerTermName(`kd_${name}_${term}`, l, layers));
     }
   }

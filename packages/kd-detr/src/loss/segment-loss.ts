@@ -15,6 +15,23 @@ export interface KdSegment {
    * dimension; set it when points of several images are packed into one row (matched pairs).
    */
   batchSize?: number;
+  /**
+   * Data-parallel training: the segment's normalisers summed over every rank's share of the
+   * global batch (`kdGlobalSums`). Each term then divides by `global / worldSize`, so the ranks'
+   * averaged gradient is the global batch's. Absent: this batch's own figures.
+   */
+  global?: KdGlobalSums;
+}
+
+/** A segment's normalisers over the global batch (every rank's points). */
+export interface KdGlobalSums {
+  worldSize: number;
+  /** Sum of the foreground weights w_i (L1, GIoU and the 'weights' KL normaliser). */
+  weightSum: number;
+  /** Images the segments' points come from, summed ('batch' KL normaliser). */
+  batch: number;
+  /** Points, summed ('points' KL normaliser). */
+  points: number;
 }
 
 const TERMS = ['cls', 'l1', 'giou'] as const;
@@ -77,13 +94,7 @@ export function kdSegmentLosses(segments: readonly KdSegment[], options: Resolve
     });
     const sums = tf.transpose(tf.matMul(tf.stack(cols, 0) as tf.Tensor2D, tf.tensor2d(seg, [total, segments.length]))); // [S,k+1]
     const k = cols.length - 1;
-    const wSum = tf.maximum(tf.slice(sums, [0, k], [-1, 1]), 1e-6);
-    // Divisor per column: the weight sum for L1 / GIoU; for KL the configured normaliser.
-    const divisors = active.map((t) => {
-      if (t !== 'cls' || options.klNormalizer === 'weights') return wSum;
-      const per = segments.map((s, i) => ({ sum: 1, batch: s.batchSize ?? s.student.logits.shape[0], points: sizes[i]! })[options.klNormalizer as 'sum' | 'batch' | 'points']);
-      return tf.tensor2d(per, [segments.length, 1]);
-    });
+    const divisors = segmentDivisors(segments, sizes, active, options, () => tf.maximum(tf.slice(sums, [0, k], [-1, 1]), 1e-6));
     const perTerm = tf.div(tf.slice(sums, [0, 0], [-1, k]), tf.concat(divisors, 1));
     const scaled = tf.mul(perTerm, tf.tensor1d(active.map((t) => lambda[t])));
     const flatScaled = tf.reshape(scaled, [-1]);
@@ -91,4 +102,26 @@ export function kdSegmentLosses(segments: readonly KdSegment[], options: Resolve
     return (flatScaled.size === 1 ? [tf.reshape(flatScaled, [])] : tf.unstack(flatScaled)) as tf.Scalar[];
   });
   return segments.map((_, i) => Object.fromEntries(active.map((t, j) => [t, scalars[i * active.length + j]!])) as PointLoss);
+}
+
+/**
+ * `[S,1]` divisor columns per active term: the weight sum for L1 / GIoU, the configured
+ * normaliser for KL; from the global sums (divided by the ranks) when every segment has them.
+ */
+function segmentDivisors(segments: readonly KdSegment[], sizes: readonly number[], active: readonly (typeof TERMS)[number][], options: ResolvedKdLossOptions, localWeightSum: () => tf.Tensor): tf.Tensor[] {
+  const withGlobal = segments.filter((s) => s.global).length;
+  if (withGlobal > 0 && withGlobal < segments.length) throw new DetkitError('INVALID_ARGUMENT', 'kd-detr loss: either every segment or none carries global sums');
+  const column = (per: number[]) => tf.tensor2d(per, [segments.length, 1]);
+  if (withGlobal > 0) {
+    const g = segments.map((s) => s.global!);
+    const share = (f: (x: KdGlobalSums) => number) => column(g.map((x) => f(x) / x.worldSize));
+    const weights = share((x) => Math.max(x.weightSum, 1e-6));
+    const kl = { weights, sum: share(() => 1), batch: share((x) => x.batch), points: share((x) => x.points) }[options.klNormalizer];
+    return active.map((t) => (t === 'cls' ? kl : weights));
+  }
+  const wSum = localWeightSum();
+  return active.map((t) => {
+    if (t !== 'cls' || options.klNormalizer === 'weights') return wSum;
+    return column(segments.map((s, i) => ({ sum: 1, batch: s.batchSize ?? s.student.logits.shape[0], points: sizes[i]! })[options.klNormalizer as 'sum' | 'batch' | 'points']));
+  });
 }

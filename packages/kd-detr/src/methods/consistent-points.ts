@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, type LossTerms } from '@detkit/core';
 import type { QueryGroup, QueryGroupDetector } from '@detkit/detectors';
+import { kdGlobalSums, kdLocalSums } from '../loss/global-sums.js';
 import { kdGroupsLosses, kdGroupTermNames, type PointOutputs, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
+import type { KdGlobalSums } from '../loss/segment-loss.js';
 import type { QuerySampler } from '../samplers/sampler.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
 
 /** Per iteration: the shared anchors of every group and the teacher's final-layer outputs there. */
 export interface PreparedPoints extends Prepared {
-  groups: Array<{ name: string; anchors: tf.Tensor2D; teacher: PointOutputs }>;
+  groups: Array<{ name: string; anchors: tf.Tensor2D; teacher: PointOutputs; global?: KdGlobalSums }>;
 }
 
 /**
@@ -34,7 +36,7 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
     }
   }
 
-  async prepare({ teacher, batch, iter }: PrepareContext): Promise<PreparedPoints> {
+  async prepare({ teacher, batch, iter, replica }: PrepareContext): Promise<PreparedPoints> {
     const teacherAnchors = teacher.detectionQueries().anchors;
     const anchors = this.samplers.map((s) => s.sample({ iter, teacherAnchors }));
     const dispose = () => tf.dispose(anchors);
@@ -60,14 +62,25 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
       dispose(); // the sampled anchors; the tidy freed the teacher's intermediates
       throw e;
     }
-    const groups = this.samplers.map((s, i) => ({ name: s.name, anchors: anchors[i]!, teacher: teacherOut[i]! }));
-    return {
+    const groups = this.samplers.map((s, i) => ({ name: s.name, anchors: anchors[i]!, teacher: teacherOut[i]!, global: undefined as KdGlobalSums | undefined }));
+    const prepared = {
       groups,
       dispose: () => {
         dispose();
         for (const g of groups) tf.dispose([g.teacher.logits, g.teacher.boxes]);
       },
     };
+    if (replica && replica.worldSize > 1) {
+      try {
+        // Data-parallel: each group's weight sum and point count over the global batch.
+        const local = await Promise.all(groups.map((g) => kdLocalSums(g.teacher.logits, this.loss.foregroundWeighting)));
+        kdGlobalSums(local, replica)!.forEach((sums, i) => (groups[i]!.global = sums));
+      } catch (e) {
+        prepared.dispose();
+        throw e;
+      }
+    }
+    return prepared;
   }
 
   losses({ student, outputs, prepared }: LossContext<PreparedPoints>): LossTerms {
@@ -75,7 +88,7 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
       throw new DetkitError('MODEL_CONTRACT', 'kd-detr: the student\'s forwardTrain did not expose outputs.encoded (query-group contract rule 5)');
     }
     const { groups } = student.decode(outputs.encoded, prepared.groups.map((g): QueryGroup => ({ anchors: g.anchors })), { detection: false });
-    return kdGroupsLosses(prepared.groups.map((g, i) => ({ name: g.name, teacher: g.teacher, student: groups[i]! })), this.loss);
+    return kdGroupsLosses(prepared.groups.map((g, i) => ({ name: g.name, teacher: g.teacher, student: groups[i]!, global: g.global })), this.loss);
   }
 
   expectedTerms(student: QueryGroupDetector): string[] {

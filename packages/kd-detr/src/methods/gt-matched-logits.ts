@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DetkitError, type Batch, type LossTerms } from '@detkit/core';
+import { DetkitError, lossNormalizer, type Batch, type LossTerms } from '@detkit/core';
 import { gatherRows, HungarianMatcher, layerTermName, type MatchIndices, type QueryGroupDetector } from '@detkit/detectors';
 import { klDivWithTemperature } from '../loss/kl-div.js';
 import { smoothL1 } from '../loss/smooth-l1.js';
@@ -89,6 +89,9 @@ export class GtMatchedLogitsDistillation implements DistillMethod<PreparedGtMatc
     const tRows: number[] = [];
     prepared.teacherByGt.forEach((byGt, i) => byGt.forEach((q) => tRows.push(i * qt + q)));
     const pairs = tRows.length;
+    // Every ground-truth box makes one pair: the mean over pairs is over the global batch's boxes
+    // (data-parallel ranks then average to the single-process gradient).
+    const perPair = lossNormalizer(batch, pairs, 'boxes');
     for (let l = 0; l < layers; l++) {
       let cls: tf.Scalar;
       let box: tf.Scalar;
@@ -103,9 +106,9 @@ export class GtMatchedLogitsDistillation implements DistillMethod<PreparedGtMatc
           const pick = (x: tf.Tensor3D, rows: number[], n: number, d: number) => gatherRows(tf.reshape(x, [b * n, d]) as tf.Tensor2D, rows);
           const tl = detach(pick(prepared.logits, tRows, qt, c));
           const tb = detach(pick(prepared.boxes, tRows, qt, 4));
-          const kl = tf.mean(klDivWithTemperature(tl, pick(det.logits[l]!, sRows, qs, c), temperature));
-          const l1 = tf.mean(smoothL1(pick(det.boxes[l]!, sRows, qs, 4), tb, beta));
-          return [tf.mul(kl, clsWeight) as tf.Scalar, tf.mul(l1, boxWeight) as tf.Scalar];
+          const kl = tf.sum(klDivWithTemperature(tl, pick(det.logits[l]!, sRows, qs, c), temperature));
+          const l1 = tf.div(tf.sum(smoothL1(pick(det.boxes[l]!, sRows, qs, 4), tb, beta)), 4); // mean over the 4 coordinates
+          return [tf.mul(kl, clsWeight / perPair) as tf.Scalar, tf.mul(l1, boxWeight / perPair) as tf.Scalar];
         });
       }
       terms[layerTermName('kd_gtmatch_cls', l, layers)] = cls;

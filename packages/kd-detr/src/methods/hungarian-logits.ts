@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, type LossTerms } from '@detkit/core';
 import { gatherRows, HungarianMatcher, layerTermName, type MatchIndices, type MatchTarget, type QueryGroupDetector } from '@detkit/detectors';
 import { kdGroupTermNames, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
-import { kdSegmentLosses, type KdSegment } from '../loss/segment-loss.js';
+import { kdGlobalSums } from '../loss/global-sums.js';
+import { kdSegmentLosses, type KdGlobalSums, type KdSegment } from '../loss/segment-loss.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
 
 /** The teacher's final detection outputs, as tensors (loss targets) and as host arrays (matching). */
@@ -12,6 +13,8 @@ export interface PreparedDetections extends Prepared {
   /** Host copies of `logits` and `boxes`, read once before the tape (matching runs on the CPU). */
   hostLogits: Float32Array;
   hostBoxes: Float32Array;
+  /** Data-parallel: the matched pairs' normalisers over the global batch (every layer matches the same teacher targets). */
+  global?: KdGlobalSums;
 }
 
 /** A matched pair list for one image: student query `studentIdx[k]` imitates teacher query `teacherIdx[k]`. */
@@ -70,7 +73,7 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
     this.matcher = matcher ?? new HungarianMatcher();
   }
 
-  async prepare({ teacher, batch }: PrepareContext): Promise<PreparedDetections> {
+  async prepare({ teacher, batch, student, replica }: PrepareContext): Promise<PreparedDetections> {
     const [logits, boxes] = tf.tidy(() => {
       const { detection } = teacher.decode(teacher.encode(batch.images, batch.masks), [], { finalLayerOnly: true });
       const last = detection.logits.length - 1;
@@ -83,13 +86,44 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
       tf.dispose([logits, boxes]);
       throw e;
     }
-    return {
+    const prepared: PreparedDetections = {
       logits,
       boxes,
       hostLogits: l as Float32Array,
       hostBoxes: b as Float32Array,
       dispose: () => tf.dispose([logits, boxes]),
     };
+    if (replica && replica.worldSize > 1) {
+      try {
+        if (!student) throw new DetkitError('INVALID_ARGUMENT', 'hungarian-logits: data-parallel training needs the student in prepare() (its query count)');
+        prepared.global = kdGlobalSums([this.localSums(prepared, student.detectionQueries().anchors.shape[0])], replica)![0];
+      } catch (e) {
+        prepared.dispose();
+        throw e;
+      }
+    }
+    return prepared;
+  }
+
+  /**
+   * This rank's normalisers: every teacher target is matched (there are at most as many as
+   * student queries), so the pairs are the targets: B*k points, weights from their logits.
+   */
+  private localSums(p: PreparedDetections, studentQueries: number): { weightSum: number; batch: number; points: number } {
+    const targets = teacherTargets(p.hostLogits, p.hostBoxes, p.logits.shape, Math.min(this.maxTargets, studentQueries));
+    const [, q, c] = p.logits.shape;
+    let weightSum = 0;
+    let points = 0;
+    targets.forEach((t, i) => {
+      points += t.teacherIdx.length;
+      for (const j of t.teacherIdx) {
+        let best = -Infinity;
+        for (let k = 0; k < c; k++) best = Math.max(best, p.hostLogits[(i * q + j) * c + k]!);
+        weightSum += this.loss.foregroundWeighting ? 1 / (1 + Math.exp(-best)) : 1; // max_c sigmoid = sigmoid(max_c)
+      }
+    });
+    // The segments are [1, pairs] rows, but the 'batch' normaliser counts images.
+    return { weightSum, batch: p.logits.shape[0], points };
   }
 
   losses({ outputs, prepared }: LossContext<PreparedDetections>): LossTerms {
@@ -115,6 +149,7 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
         student: { logits: pick(layer.logits, sRows, qs, c), boxes: pick(layer.boxes, sRows, qs, 4) },
         // The pairs of all b images sit in one [1, k] row: the 'batch' normaliser still divides by b.
         batchSize: b,
+        ...(prepared.global ? { global: prepared.global } : {}),
       });
     }
     // Every layer's pairs reduced in one batched pass.

@@ -1,4 +1,4 @@
-import type { Batch, LossTerms } from '@detkit/core';
+import type { Batch, LossTerms, ReplicaContext } from '@detkit/core';
 import type { QueryGroupDetector, QueryGroupTrainOutputs } from '@detkit/detectors';
 
 /** What a method computed from the teacher before the tape; kept until the iteration ends. */
@@ -11,6 +11,13 @@ export interface PrepareContext {
   batch: Batch;
   /** Index of the iteration about to run (0-based): general points are a function of it. */
   iter: number;
+  /** The student (e.g. its query count), not yet in the tape. */
+  student?: QueryGroupDetector;
+  /**
+   * Data-parallel training: `batch` is this rank's share, and the loss's normalisers must be
+   * summed over ranks here, before the tape (`kdGlobalSums`). Absent or worldSize 1: one process.
+   */
+  replica?: ReplicaContext;
 }
 
 export interface LossContext<P extends Prepared = Prepared> {

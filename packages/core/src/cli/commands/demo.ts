@@ -6,6 +6,7 @@ import { loadPlugins, resolvePluginSpec } from '../../registry/plugins.js';
 import { createRegistry } from '../../registry/registry.js';
 import { createServices } from '../../registry/services.js';
 import { silentLogger } from '../../util/logger.js';
+import { chooseLayout } from '../../parallel/layout.js';
 import { loadAllPlugins, type GlobalOptions } from '../session.js';
 import { trainCommand } from './train.js';
 
@@ -56,7 +57,7 @@ export function addDemoOptions(cmd: Command): Command {
     .option('--train-count <n>', 'training images (default 4000)')
     .option('--val-count <n>', 'validation images (default 200)')
     .option('--general-points <n>', 'random distillation points per iteration (default 100)')
-    .option('--jobs <n>', 'student runs trained in parallel, one process each (default 2)')
+    .option('--jobs <n>', 'student runs trained at once, one process each (default: the layout estimated fastest; --jobs 1: one after another, all cores each)')
     .option('--single', 'train one detector alone, without the KD-DETR comparison');
 }
 
@@ -99,8 +100,14 @@ export async function demoCommand(opts: DemoCommandOptions): Promise<number> {
   }
   const workDir = resolve(opts.workDir ?? 'work_dirs/demo');
   await mkdir(workDir, { recursive: true });
+  // One run: every core on it (data-parallel workers) when that is estimated faster, or a GPU.
+  const layout = await chooseLayout({ workers: opts.workers !== undefined ? Number(opts.workers) : undefined, costs: [1] });
+  process.stderr.write(`demo: layout: ${layout.reason}\n`);
+  const config = demoConfig(detector!);
+  config.train = { ...(config.train as object), workers: layout.workers };
+  if (layout.backend) config.backend = layout.backend;
   const file = join(workDir, 'demo.config.json');
-  await writeFile(`${file}.tmp`, JSON.stringify({ ...demoConfig(detector!), workDir }, null, 2) + '\n');
+  await writeFile(`${file}.tmp`, JSON.stringify({ ...config, workDir }, null, 2) + '\n');
   await rename(`${file}.tmp`, file);
   process.stderr.write(`demo config written to ${file}\n`);
   // The demo owns its work dir: a rerun replaces the previous demo run (moved aside, not mixed).

@@ -2,6 +2,7 @@ import { writeFileAtomic } from '../../util/atomic-write.js';
 import { join, resolve } from 'node:path';
 import { buildRun } from '../../config/build-run.js';
 import { DetkitError } from '../../errors.js';
+import { attachWorkers } from '../../parallel/attach.js';
 import type { RunnerOptions } from '../../runner/options.js';
 import type { Observable } from 'rxjs';
 import type { RunnerEvent } from '../../runner/events.js';
@@ -77,19 +78,29 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
     if (read !== undefined) session.logger.info(`--set ${o.source}: read as ${read}`);
   }
   const removeEarlyStop = exitOnStopSignal(session.logger);
+  let workers: Awaited<ReturnType<typeof attachWorkers>> | undefined;
   try {
     const Runner = await loadRunner();
     const options = await buildRun(config, session.registry, { resumeFrom: opts.resume });
-    options.configHash = await hashOf(config);
+    // The number of workers changes how a run computes, not what: a checkpoint resumes under any.
+    options.configHash = await hashOf({ ...config, train: { ...config.train, workers: undefined } });
     const aside = await applyWorkDirPlan(plan);
     if (aside) session.logger.warn(`--force: moved the previous run's files (${plan.replace.join(', ')}) to ${aside}`);
     await saveResolvedConfig(session, options.workDir);
+    workers = await attachWorkers(options, {
+      config,
+      plugins: session.plugins.map((p) => p.url),
+      pluginBaseDir: session.loaded.dir,
+      backend: session.run.services.backend,
+      logger: session.logger,
+    });
     const runner = new Runner(options);
     const sub = session.run.attachEvents(runner.events$);
     // From beforeRun on, the runner's own handlers stop gracefully.
     const handOver = runner.events$.subscribe((e) => e.type === 'beforeRun' && removeEarlyStop());
     try {
-      session.logger.info(`${mode}: ${file} -> ${options.workDir} (${options.maxIters} iterations, backend ${session.run.services.backend})`);
+      const layout = workers ? `, ${config.train.workers} data-parallel workers` : '';
+      session.logger.info(`${mode}: ${file} -> ${options.workDir} (${options.maxIters} iterations, backend ${session.run.services.backend}${layout})`);
       const result = await runner.train();
       session.logger.info(`${mode} ${result.stopped ? `stopped at iteration ${result.iter}: ${result.reason ?? ''}` : `finished at iteration ${result.iter}`}`);
       return result.stopped ? stoppedExitCode(result.reason) : EXIT.ok;
@@ -98,6 +109,7 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
       sub.unsubscribe();
     }
   } finally {
+    await workers?.close(); // ends the worker threads whatever happened
     removeEarlyStop();
   }
 }

@@ -1,7 +1,10 @@
 // @detkit/kd-detr/experiments: the tooling behind `detkit demo` and the ablation script (child
 // training runs, progress, tables, claims, charts), for experiments of your own. A subpath of
 // its own so that loading the plugin does not load sharp and cli-progress.
-export { DEMO_DEFAULTS, studentRunConfig, pluginModulePath, runDemo, type DemoOptions } from './demo/demo-command.js';
+export { runDemo } from './demo/demo-command.js';
+export { DEMO_DEFAULTS, resolveDemoOptions, type DemoOptions, type RunSettings } from './demo/options.js';
+export { DEMO_SCHEDULE, pluginModulePath, studentRunConfig, type ShortSchedule } from './demo/run-config.js';
+export { verdictLine, writeDemoReport } from './demo/demo-report.js';
 export { runJobs, type TrainingJob } from './demo/jobs.js';
 export { trainConfigFile, type ProgressMessage, type TrainingResult } from './demo/run-training.js';
 export { RunsProgress } from './demo/progress.js';

@@ -129,3 +129,17 @@ export function makeTrainStep(setup: DetectorSetup, aroundOptimizer: (update: ()
 }
 
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Cycles through held batches; the runner disposes each batch, so it gets clones. */
+export function cycleBatches(batches: readonly Batch[]): BatchSource {
+  return {
+    length: 1_000_000,
+    batches: () =>
+      (async function* () {
+        for (let i = 0; ; i++) {
+          const b = batches[i % batches.length]!;
+          yield { ...b, images: b.images.clone(), masks: b.masks.clone() };
+        }
+      })(),
+  };
+}

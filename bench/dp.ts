@@ -14,8 +14,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
-import { DataParallelGroup, Runner, resolvePluginSpec, silentLogger, threadCpuMs, type Batch, type BatchSource, type Hook } from '@detkit/core';
-import { defaultBackend, disposeBatches, median, setupDetector, trainBatches } from './detector-setup.js';
+import { DataParallelGroup, Runner, resolvePluginSpec, silentLogger, threadCpuMs, type Batch, type Hook } from '@detkit/core';
+import { cycleBatches as cycle, defaultBackend, disposeBatches, median, setupDetector, trainBatches } from './detector-setup.js';
 
 const STUDENT = 'configs/dab-detr/mnist-student.ts';
 const ITERS = Number(process.env['BENCH_ITERS'] ?? 20);
@@ -26,19 +26,6 @@ const WORKERS = Number(process.env['DP_WORKERS'] ?? 2);
 const BATCH = process.env['DP_BATCH'] ? Number(process.env['DP_BATCH']) : undefined;
 const BATCHES = 4;
 
-/** Cycles through held batches; the runner disposes each batch, so it gets clones. */
-function cycle(batches: readonly Batch[]): BatchSource {
-  return {
-    length: 1_000_000,
-    batches: () =>
-      (async function* () {
-        for (let i = 0; ; i++) {
-          const b = batches[i % batches.length]!;
-          yield { ...b, images: b.images.clone(), masks: b.masks.clone() };
-        }
-      })(),
-  };
-}
 
 interface RunResult {
   /** ms between consecutive afterIter events, after the warm-up. */

@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadConfig, Runner, saveModelOnly, type Batch, type BatchSource, type Hook, type IterInfo } from '@detkit/core';
+import { loadConfig, Runner, saveModelOnly, type Batch, type Hook, type IterInfo } from '@detkit/core';
 import type { QueryGroupDetector } from '@detkit/detectors';
 import { plugin } from '@detkit/kd-detr';
-import { defaultBackend, disposeBatches, median, setupDetector, trainBatches } from './detector-setup.js';
+import { cycleBatches as cycle, defaultBackend, disposeBatches, median, setupDetector, trainBatches } from './detector-setup.js';
 
 const STUDENT = 'configs/dab-detr/mnist-student.ts';
 const TEACHER = 'configs/dab-detr/mnist-teacher.ts';
@@ -31,19 +31,6 @@ const ROWS: Record<string, [string, Record<string, unknown> | undefined]> = {
   hungarian: ['+ hungarian-logits', { method: 'hungarian-logits' }],
 };
 
-/** Cycles through held batches; the runner disposes each batch, so it gets clones. */
-function cycle(batches: readonly Batch[]): BatchSource {
-  return {
-    length: 1_000_000,
-    batches: () =>
-      (async function* () {
-        for (let i = 0; ; i++) {
-          const b = batches[i % batches.length]!;
-          yield { ...b, images: b.images.clone(), masks: b.masks.clone() };
-        }
-      })(),
-  };
-}
 
 /** A teacher checkpoint with the teacher config's random initial weights (timing only). */
 async function randomTeacherCheckpoint(): Promise<string> {

@@ -27,7 +27,7 @@ import {
 } from '@detkit/core';
 import { registerDetectors } from '@detkit/detectors';
 import { plugin } from '../src/kd-detr.js';
-import { tinyBatch, tmp, writeTeacher } from './helpers.js';
+import { tinyBatch, tinyModel, tmp, writeTeacher } from './helpers.js';
 
 export const FAIL_PLUGIN = new URL('./fixtures/fail-plugin.ts', import.meta.url).href;
 export const PLUGINS = [resolvePluginSpec('@detkit/detectors', process.cwd()), new URL('../src/plugin.ts', import.meta.url).href, FAIL_PLUGIN];
@@ -47,19 +47,9 @@ export async function wasmRegistry(seed = 5): Promise<Registry> {
 }
 
 /** The student: ResNet stem + 2 stages (6 BatchNorm layers), d=16, 2 decoder layers, 6 queries. */
+/** The tiny DAB-DETR with a trainable-BatchNorm ResNet backbone (synchronised BN takes part). */
 export function studentModel() {
-  return {
-    type: 'dab-detr',
-    numClasses: 3,
-    backbone: { type: 'resnet', depth: 18, baseWidth: 8, blocks: [1, 1], norm: 'batch', seed: 1 },
-    hiddenDim: 16,
-    numHeads: 2,
-    numEncoderLayers: 1,
-    numDecoderLayers: 2,
-    dimFeedforward: 32,
-    numQueries: 6,
-    seed: 3,
-  };
+  return tinyModel({ backbone: { type: 'resnet', depth: 18, baseWidth: 8, blocks: [1, 1], norm: 'batch', seed: 1 } });
 }
 
 /** A validated config: the student distilled (default: KD-DETR, general + specific points, 'sum' KL) from a random tiny teacher. */

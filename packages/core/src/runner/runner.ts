@@ -11,8 +11,10 @@ import { createOptimizer } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { predictAll } from './evaluation.js';
 import type { RunnerEvent } from './events.js';
+import type { ForwardSteps } from './forward-steps.js';
 import type { IterInfo, Metrics, RunState } from './hook.js';
 import { HookList } from './hook-list.js';
+import { forwardSteps, type LossTerms } from './model.js';
 import type { RunnerOptions } from './options.js';
 import { installInterruptHandler } from './signals.js';
 import { trainStep } from './train-step.js';
@@ -211,17 +213,7 @@ export class Runner {
         this.emit({ type: 'beforeIter', iter: this.iter, epoch: this.epoch });
         await hooks.beforeIter(state, batch);
         const t1 = performance.now();
-        const outcome = trainStep(
-          this.params,
-          () => {
-            const forward = options.model.forwardTrain(batch);
-            this.emit({ type: 'afterForward', iter: this.iter, epoch: this.epoch });
-            return hooks.collectLosses(state, batch, forward);
-          },
-          this.optimizer,
-          this.lr,
-          options.clipGradNorm,
-        );
+        const outcome = await trainStep(this.params, () => this.lossSteps(batch), this.optimizer, this.lr, options.clipGradNorm);
         info = { iter: this.iter + 1, epoch: this.epoch, lr: this.lr, ...outcome, stepMs: performance.now() - t1, dataMs };
       } finally {
         batch.images.dispose();
@@ -240,6 +232,13 @@ export class Runner {
       }
     }
     await batches?.return?.();
+  }
+
+  /** The step's loss terms: the model's forward, then the hooks' terms (both may pause for host reads). */
+  private *lossSteps(batch: Batch): ForwardSteps<LossTerms> {
+    const forward = yield* forwardSteps(this.options.model, batch);
+    this.emit({ type: 'afterForward', iter: this.iter, epoch: this.epoch });
+    return yield* this.hooks.collectLossSteps(this.state, batch, forward);
   }
 
   /** Opens the current epoch's batches, skipping those a resumed run already consumed. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DetkitError, type LossTerms } from '@detkit/core';
+import { DetkitError, runStepsSync, type ForwardSteps, type LossTerms } from '@detkit/core';
 import type { DetectionOutputs, HungarianMatcher, MatchIndices, MatchTarget } from '../matcher/hungarianMatcher.js';
 import { giouBoxLoss, l1BoxLoss } from './boxLosses.js';
 import { sigmoidFocalLoss } from './focalLoss.js';
@@ -27,7 +27,8 @@ export interface CriterionResult {
 /**
  * DETR's SetCriterion (focal-loss variant of Deformable / DAB-DETR). Each decoder layer is
  * matched to the targets independently and supervised with the same three terms.
- * Must run inside the gradient tape; synchronous (one device read per layer for matching).
+ * Must run inside the gradient tape. `computeSteps` asks for every layer's predictions in one
+ * host read (ForwardSteps); `compute` is the same with that read done synchronously.
  */
 export class SetCriterion {
   readonly matcher: HungarianMatcher;
@@ -47,13 +48,19 @@ export class SetCriterion {
 
   /** `layers` in decoder order; the last one is the final prediction (no name suffix). */
   compute(layers: readonly DetectionOutputs[], targets: readonly MatchTarget[]): CriterionResult {
+    return runStepsSync(this.computeSteps(layers, targets));
+  }
+
+  /** As `compute`, pausing once for the host values of every layer's logits and boxes (matching). */
+  *computeSteps(layers: readonly DetectionOutputs[], targets: readonly MatchTarget[]): ForwardSteps<CriterionResult> {
     if (layers.length === 0) throw new DetkitError('INVALID_ARGUMENT', 'SetCriterion: no decoder layer outputs');
     const numBoxes = Math.max(1, targets.reduce((s, t) => s + t.labels.length, 0));
     const losses: LossTerms = {};
     const indices: MatchIndices[][] = [];
+    const host = yield* this.matcher.readSteps(layers);
     layers.forEach((layer, l) => {
       const suffix = l === layers.length - 1 ? '' : `_${l}`;
-      const matched = this.matcher.match(layer, targets);
+      const matched = this.matcher.matchHost(layer, host[l]!, targets);
       indices.push(matched);
       const terms = this.layerLosses(layer, targets, matched, numBoxes);
       for (const name of Object.keys(terms) as DetectionLossName[]) losses[name + suffix] = terms[name]!;

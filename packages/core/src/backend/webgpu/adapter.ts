@@ -51,9 +51,16 @@ export function adapterLabel(a: AdapterDescription): string {
   return `${a.vendor} ${a.architecture} (${a.description})${a.software ? ', software' : ''}`;
 }
 
+/**
+ * Every Dawn instance made here stays referenced for the life of the process: a collected
+ * instance takes down adapters and devices still in use (a segfault mid-training otherwise).
+ */
+const instances: GpuLike[] = [];
+
 async function ask(dawn: DawnModule): Promise<{ gpu: GpuLike; adapter: AdapterLike | null }> {
   // A new Dawn instance re-reads the Vulkan loader's environment.
   const gpu = dawn.create([]);
+  instances.push(gpu);
   return { gpu, adapter: await gpu.requestAdapter({ powerPreference: 'high-performance' }) };
 }
 

@@ -1,7 +1,28 @@
 /**
- * Registers detkit's WebGPU kernels (fused ops that cut the kernel count of a training step).
- * Idempotent; returns the names registered by this call.
+ * Registers detkit's WebGPU kernels: fixes for stock kernels that break on real models, and
+ * fused ops that cut the kernel count of a training step. Idempotent; touches only 'webgpu'.
  */
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import { makeChunkedAddN } from './add-n.js';
+
+const MARK = Symbol.for('detkit.webgpuKernel');
+type Marked = KernelFunc & { [MARK]?: true };
+
+/** Wraps a stock kernel (keeping its setup/dispose); returns false if absent or already ours. */
+function override(name: string, make: (stock: KernelFunc) => KernelFunc): boolean {
+  const stock = getKernel(name, 'webgpu');
+  if (stock === undefined || (stock.kernelFunc as Marked)[MARK]) return false;
+  const fn = make(stock.kernelFunc) as Marked;
+  fn[MARK] = true;
+  const config: KernelConfig = { ...stock, kernelFunc: fn };
+  unregisterKernel(name, 'webgpu');
+  registerKernel(config);
+  return true;
+}
+
+/** Needs `@tensorflow/tfjs-backend-webgpu` imported. Returns the kernels changed by this call. */
 export function installWebGpuKernels(): string[] {
-  return [];
+  const changed: string[] = [];
+  if (override('AddN', makeChunkedAddN)) changed.push('AddN (chunked)');
+  return changed;
 }

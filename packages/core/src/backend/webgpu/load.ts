@@ -6,6 +6,7 @@
  * imports are dynamic and every failure comes back as a reason, never a throw.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { failReadsOnDeviceErrors } from './device-errors.js';
 import { adapterLabel, findAdapter, type AdapterDescription, type AdapterLike, type DawnModule } from './adapter.js';
 
 export type WebGpuAttempt = { ok: true; adapter: AdapterDescription; detail: string } | { ok: false; why: string };
@@ -70,6 +71,7 @@ async function activate(info: AdapterDescription): Promise<WebGpuAttempt> {
   try {
     if (!(await tf.setBackend('webgpu'))) return { ok: false, why: `tf.setBackend('webgpu') returned false on ${adapterLabel(info)}` };
     await tf.ready();
+    failReadsOnDeviceErrors(tf.backend());
   } catch (e) {
     return { ok: false, why: `the webgpu backend failed to start on ${adapterLabel(info)} (${message(e)})` };
   }

@@ -1,21 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend, silentLogger } from '@detkit/core';
+import { probeBackend } from '@detkit/core';
 
 /**
  * Whether this process can run the webgpu backend (a hardware adapter, or SwiftShader from
  * Debian's chromium package): `{ ok: false, why }` says why not, so the suite is skipped with
- * the reason printed, never silently. Leaves the previous backend active.
+ * the reason printed, never silently.
  */
 export async function probeWebGpu(): Promise<{ ok: true; adapter: string } | { ok: false; why: string }> {
-  const before = tf.getBackend();
-  try {
-    const r = await selectBackend({ backend: 'webgpu', logger: silentLogger });
-    return { ok: true, adapter: r.reason.split(';')[0]! };
-  } catch (e) {
-    return { ok: false, why: (e as Error).message };
-  } finally {
-    if (before) await tf.setBackend(before);
-  }
+  const r = await probeBackend('webgpu');
+  return r.ok ? { ok: true, adapter: r.reason.split(';')[0]! } : r;
 }
 
 /** max |a - b| / max |b|: the error relative to the tensor's scale (elementwise relative blows up near 0). */

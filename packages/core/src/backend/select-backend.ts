@@ -158,3 +158,19 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Se
     { backend: choice, source, reasons: skipped },
   );
 }
+
+/**
+ * Whether `choice` can be selected in this process, leaving the active backend as it was:
+ * `{ ok: false, why }` carries selectBackend's reasons (for suites that skip with a reason).
+ */
+export async function probeBackend(choice: BackendChoice): Promise<{ ok: true; name: string; reason: string } | { ok: false; why: string }> {
+  const before = tf.getBackend();
+  try {
+    const r = await selectBackend({ backend: choice });
+    return { ok: true, ...r };
+  } catch (e) {
+    return { ok: false, why: e instanceof Error ? e.message : String(e) };
+  } finally {
+    if (before && tf.getBackend() !== before) await tf.setBackend(before);
+  }
+}

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { loadedScalar } from '../checkpoint/loaded-scalar.js';
 import { DetkitError } from '../errors.js';
 import type { Optimizer } from './optimizer.js';
 import type { ResolvedParam } from './param-groups.js';
@@ -89,7 +90,7 @@ export abstract class NamedOptimizer implements Optimizer {
   loadStateDict(state: Map<string, tf.Tensor>): void {
     const step = state.get('step');
     if (!step || step.size !== 1) throw new DetkitError('CHECKPOINT_MISMATCH', `optimizer state has no scalar 'step'`);
-    const steps = step.dataSync()[0]!;
+    const steps = loadedScalar(step);
     if (!(Number.isInteger(steps) && steps >= 0)) throw new DetkitError('CHECKPOINT_MISMATCH', `optimizer state 'step' is ${steps}, not a count`);
     const plan: Array<[ResolvedParam, string, tf.Tensor]> = [];
     for (const [key, t] of state) {

@@ -12,6 +12,7 @@ const SECTIONS: Record<string, Loader> = {
   evaluator: () => import('./evaluator.js'),
   'kd-overhead': () => import('./kd-overhead.js'),
   detectors: () => import('./detectors.js'),
+  gpu: () => import('./gpu.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

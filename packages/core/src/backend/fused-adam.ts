@@ -1,6 +1,6 @@
 /**
  * One kernel for a whole Adam / AdamW parameter update (new param, exp_avg, exp_avg_sq in one
- * pass) on the wasm and cpu backends. Written as tensor ops the update is ~14 kernels per
+ * pass) on the wasm and cpu backends (webgpu: three WGSL programs, ./webgpu/adam.ts). Written as tensor ops the update is ~14 kernels per
  * parameter: ~3,000 kernel launches per step for a 200-parameter DETR, whose engine overhead
  * cost more than the arithmetic. The loop runs in float64 and rounds once to float32 (the op
  * version rounds after every op: the two agree to float32 precision).
@@ -83,14 +83,13 @@ function makeKernel(backendName: string): KernelFunc {
   }) as unknown as KernelFunc;
 }
 
-/** Registers the kernel for the active backend if we have one for it; false otherwise. */
+/** Registers the wasm/cpu kernel on first use; true when the active backend has one (webgpu: ./webgpu/adam.ts). */
 function ensureKernel(): boolean {
   const name = tf.getBackend();
-  if (name !== 'wasm' && name !== 'cpu') return false;
-  if (tf.getKernel(FUSED_ADAM_KERNEL, name) === undefined) {
+  if ((name === 'wasm' || name === 'cpu') && tf.getKernel(FUSED_ADAM_KERNEL, name) === undefined) {
     tf.registerKernel({ kernelName: FUSED_ADAM_KERNEL, backendName: name, kernelFunc: makeKernel(name) });
   }
-  return true;
+  return tf.getKernel(FUSED_ADAM_KERNEL, name) !== undefined;
 }
 
 /**

@@ -6,6 +6,7 @@
  * loader's search (VK_ADD_DRIVER_FILES) and Dawn is asked again.
  */
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 /** What the banner names: GPUAdapterInfo's fields. */
 export interface AdapterDescription {
@@ -58,6 +59,9 @@ export function adapterLabel(a: AdapterDescription): string {
 const instances: GpuLike[] = [];
 
 async function ask(dawn: DawnModule): Promise<{ gpu: GpuLike; adapter: AdapterLike | null }> {
+  // Unset, it makes the windowing libraries Dawn loads print "error: XDG_RUNTIME_DIR is invalid"
+  // (harmless: nothing here draws to a window).
+  process.env['XDG_RUNTIME_DIR'] ??= tmpdir();
   // A new Dawn instance re-reads the Vulkan loader's environment.
   const gpu = dawn.create([]);
   instances.push(gpu);
@@ -80,7 +84,7 @@ export async function findAdapter(dawn: DawnModule, allowSoftware: boolean): Pro
   if (!allowSoftware) return { ok: false, why: 'no WebGPU hardware adapter (Dawn found no usable Vulkan device)' };
   const icd = swiftShaderIcd();
   if (!icd) {
-    return { ok: false, why: `no WebGPU adapter: no usable Vulkan device, and no SwiftShader driver at ${DEBIAN_SWIFTSHADER_ICD} (apt-get install chromium libvulkan1) or DETKIT_SWIFTSHADER_ICD` };
+    return { ok: false, why: `no WebGPU adapter: no usable Vulkan device, and no SwiftShader driver at ${DEBIAN_SWIFTSHADER_ICD} (install Debian's chromium and libvulkan1, or point DETKIT_SWIFTSHADER_ICD at a vk_swiftshader_icd.json)` };
   }
   const before = process.env['VK_ADD_DRIVER_FILES'];
   process.env['VK_ADD_DRIVER_FILES'] = before ? `${before}:${icd}` : icd;

@@ -3,6 +3,8 @@
  * fused ops that cut the kernel count of a training step. Idempotent; touches only 'webgpu'.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import { FUSED_ADAM_KERNEL } from '../fused-adam.js';
+import { adamWebGpu } from './adam.js';
 import { makeChunkedAddN } from './add-n.js';
 
 const MARK = Symbol.for('detkit.webgpuKernel');
@@ -20,9 +22,19 @@ function override(name: string, make: (stock: KernelFunc) => KernelFunc): boolea
   return true;
 }
 
+/** Registers a kernel webgpu lacks; false if one is there already. */
+function add(name: string, fn: KernelFunc): boolean {
+  if (getKernel(name, 'webgpu') !== undefined) return false;
+  registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: fn });
+  return true;
+}
+
 /** Needs `@tensorflow/tfjs-backend-webgpu` imported. Returns the kernels changed by this call. */
 export function installWebGpuKernels(): string[] {
   const changed: string[] = [];
   if (override('AddN', makeChunkedAddN)) changed.push('AddN (chunked)');
+  // DETKIT_WEBGPU_FUSED=0 leaves out the fused kernels (to measure what they save).
+  if (process.env['DETKIT_WEBGPU_FUSED'] === '0') return changed;
+  if (add(FUSED_ADAM_KERNEL, adamWebGpu)) changed.push(FUSED_ADAM_KERNEL);
   return changed;
 }

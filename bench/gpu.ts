@@ -122,7 +122,13 @@ function printTable(title: string, rows: string[][]): void {
 }
 
 export async function run(): Promise<GpuRow[]> {
-  const selected = await selectBackend({ backend: process.env['BENCH_BACKEND'] ?? 'webgpu', logger: silentLogger });
+  let selected;
+  try {
+    selected = await selectBackend({ backend: process.env['BENCH_BACKEND'] ?? 'webgpu', logger: silentLogger });
+  } catch (e) {
+    console.log(`skipped: ${(e as Error).message}`);
+    return [];
+  }
   const adapter = webGpuAdapter();
   const software = adapter?.software ?? true;
   const all = process.env['BENCH_GPU_CASES'] === 'all' || !software;

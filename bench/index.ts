@@ -13,6 +13,7 @@ const SECTIONS: Record<string, Loader> = {
   'kd-overhead': () => import('./kd-overhead.js'),
   detectors: () => import('./detectors.js'),
   gpu: () => import('./gpu.js'),
+  'async-step': () => import('./async-step.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -14,8 +14,9 @@ test.before(async () => {
 function recorder() {
   const seen: Array<{ grads: Record<string, number[]>; lr: number }> = [];
   const opt: Optimizer = {
-    step(grads, lr) {
-      seen.push({ grads: Object.fromEntries([...grads].map(([n, g]) => [n, Array.from(g.dataSync())])), lr });
+    step(grads, lr, gradScale = 1) {
+      // What the update sees: the gradient times the clipping factor.
+      seen.push({ grads: Object.fromEntries([...grads].map(([n, g]) => [n, Array.from(g.dataSync(), (x) => x * gradScale)])), lr });
     },
     stateDict: () => new Map(),
     loadStateDict() {},

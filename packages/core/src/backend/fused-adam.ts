@@ -21,6 +21,8 @@ export interface FusedAdamAttrs {
   decoupled: boolean;
   /** 1-based step number (bias corrections). */
   step: number;
+  /** The gradient counts as grad * gradScale (clipping), rounded to float32 as tf.mul would. Default 1. */
+  gradScale?: number;
 }
 
 /** Heap / buffer access per backend: wasm views its heap, cpu holds typed arrays. */
@@ -70,9 +72,11 @@ function makeKernel(backendName: string): KernelFunc {
     const l2 = a.decoupled ? 0 : wd;
     const stepSize = lr / (1 - b1 ** a.step);
     const sqrtBc2 = Math.sqrt(1 - b2 ** a.step);
+    const scale = Math.fround(a.gradScale ?? 1);
     for (let i = 0; i < p.length; i++) {
       const w = p[i]!;
-      const gi = g[i]! + l2 * w;
+      // The scaled gradient rounded to float32, bit for bit what tf.mul(grad, scale) gave before.
+      const gi = (scale === 1 ? g[i]! : Math.fround(g[i]! * scale)) + l2 * w;
       const mi = b1 * m0[i]! + (1 - b1) * gi;
       const vi = b2 * v0[i]! + (1 - b2) * gi * gi;
       mOut[i] = mi;

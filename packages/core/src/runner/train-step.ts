@@ -113,17 +113,10 @@ export async function applyGradients(computed: StepGradients, optimizer: Optimiz
     throw new DetkitError('LOSS_NOT_FINITE', `Training diverged: ${what} is not finite (no update applied)`, { losses, gradNorm });
   }
 
-  if (clipNorm !== undefined && clipNorm > 0) {
-    const coef = clipCoefficient(gradNorm, clipNorm);
-    if (coef < 1) {
-      for (const [name, g] of byName) {
-        byName.set(name, tf.mul(g, coef));
-        g.dispose();
-      }
-    }
-  }
+  // Clipping scales the gradients inside the optimizer's update (no extra kernel per parameter).
+  const coef = clipNorm !== undefined && clipNorm > 0 ? clipCoefficient(gradNorm, clipNorm) : 1;
   try {
-    optimizer.step(byName, lr);
+    optimizer.step(byName, lr, coef < 1 ? coef : 1);
   } finally {
     disposeGrads();
   }

@@ -37,10 +37,10 @@ abstract class FlatProgram {
   }
 }
 
-/** exp_avg (or exp_avg_sq) after the step: beta * slot + (1 - beta) * g (or g^2), g = grad + l2 * param. */
+/** exp_avg (or exp_avg_sq) after the step: beta * slot + (1 - beta) * g (or g^2), g = grad * gradScale + l2 * param. */
 class AdamMomentProgram extends FlatProgram {
   readonly variableNames = ['param', 'grad', 'slot'];
-  readonly uniforms = 'beta : f32, l2 : f32,';
+  readonly uniforms = 'beta : f32, l2 : f32, gradScale : f32,';
   readonly shaderKey: string;
   constructor(shape: number[], private readonly squared: boolean) {
     super(shape);
@@ -48,7 +48,7 @@ class AdamMomentProgram extends FlatProgram {
   }
   getUserCode(): string {
     return this.body(`
-          let g = grad[index] + uniforms.l2 * param[index];
+          let g = grad[index] * uniforms.gradScale + uniforms.l2 * param[index];
           setOutputAtIndex(index, uniforms.beta * slot[index] + (1.0 - uniforms.beta) * ${this.squared ? 'g * g' : 'g'});`);
   }
 }
@@ -73,8 +73,9 @@ export const adamWebGpu: KernelFunc = ((args: Parameters<KernelFunc>[0]) => {
   const a = args.attrs as unknown as FusedAdamAttrs;
   const shape = [...param.shape];
   const l2 = a.decoupled ? 0 : a.weightDecay;
-  const mOut = backend.runWebGPUProgram(new AdamMomentProgram(shape, false), [param, grad, m], 'float32', f32(a.beta1, l2));
-  const vOut = backend.runWebGPUProgram(new AdamMomentProgram(shape, true), [param, grad, v], 'float32', f32(a.beta2, l2));
+  const scale = a.gradScale ?? 1;
+  const mOut = backend.runWebGPUProgram(new AdamMomentProgram(shape, false), [param, grad, m], 'float32', f32(a.beta1, l2, scale));
+  const vOut = backend.runWebGPUProgram(new AdamMomentProgram(shape, true), [param, grad, v], 'float32', f32(a.beta2, l2, scale));
   const decay = a.decoupled ? 1 - a.lr * a.weightDecay : 1;
   const stepSize = a.lr / (1 - a.beta1 ** a.step);
   const sqrtBc2 = Math.sqrt(1 - a.beta2 ** a.step);

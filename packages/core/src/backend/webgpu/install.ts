@@ -4,7 +4,9 @@
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { FUSED_ADAM_KERNEL } from '../fused-adam.js';
+import { SUM_SQUARES_KERNEL } from '../sum-squares.js';
 import { adamWebGpu } from './adam.js';
+import { sumSquaresWebGpu } from './sum-squares.js';
 import { makeChunkedAddN } from './add-n.js';
 
 const MARK = Symbol.for('detkit.webgpuKernel');
@@ -36,5 +38,6 @@ export function installWebGpuKernels(): string[] {
   // DETKIT_WEBGPU_FUSED=0 leaves out the fused kernels (to measure what they save).
   if (process.env['DETKIT_WEBGPU_FUSED'] === '0') return changed;
   if (add(FUSED_ADAM_KERNEL, adamWebGpu)) changed.push(FUSED_ADAM_KERNEL);
+  if (add(SUM_SQUARES_KERNEL, sumSquaresWebGpu)) changed.push(SUM_SQUARES_KERNEL);
   return changed;
 }

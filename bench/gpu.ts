@@ -4,8 +4,8 @@
 // queue submits and device->host reads.
 //   npm run bench -- gpu
 // Runs on any WebGPU adapter. On a software one (SwiftShader) only the 64x64 batch-8 cases run,
-// for few iterations, unless BENCH_GPU_CASES=all. BENCH_ITERS: measured iterations (default 10
-// on hardware, 2 on software). BENCH_BACKEND=wasm (or any choice) times the same on another backend.
+// for one warm-up and one measured iteration, unless BENCH_GPU_CASES=all / BENCH_ITERS=n
+// (default 10 after 2 warm-ups on hardware). BENCH_BACKEND=wasm (or any choice) times the same on another backend.
 // BENCH_GPU_JSON=file also writes the figures as JSON (bench/gpu-host.sh collects them).
 // Batches are random images with 1-3 random boxes (as bench/torch_dab_detr.py), and nothing here
 // loads a file at run time, so esbuild bundles it for a bare GPU host (bench/gpu-host.sh).
@@ -26,7 +26,6 @@ const SIZES: ReadonlyArray<{ batch: number; size: number }> = [
   { batch: 8, size: 64 },
   { batch: 32, size: 256 },
 ];
-const WARMUP = 2; // shader compilation and buffer pools fill on the first iterations
 
 type Model = TrainableModel & { trainableParameters(): Array<[string, tf.Variable]>; dispose(): void; numParameters(): number };
 
@@ -62,7 +61,7 @@ export interface GpuRow {
   tensorsFlat: boolean;
 }
 
-async function measure(name: string, raw: unknown, batch: number, size: number, iters: number): Promise<GpuRow> {
+async function measure(name: string, raw: unknown, batch: number, size: number, iters: number, warmup: number): Promise<GpuRow> {
   const config = validateConfig(raw, `configs/dab-detr/mnist-${name}.ts`);
   const registry = createRegistry(createServices({ logger: silentLogger, seed: config.seed, backend: tf.getBackend() }).services);
   registerDetectors(registry.pluginContext('@detkit/detectors'));
@@ -77,13 +76,13 @@ async function measure(name: string, raw: unknown, batch: number, size: number, 
   const tensors: number[] = [];
   const counter = countStepCosts();
   try {
-    for (let i = 0; i < WARMUP + iters; i++) {
+    for (let i = 0; i < warmup + iters; i++) {
       counter.take();
       const t0 = performance.now();
       const out = await trainStep(params, () => lossSteps(model, batches[i % 2]!), optimizer, lr, config.train.clipGradNorm);
       const ms = performance.now() - t0; // the step ends on its readout: the device work is done
       if (!Number.isFinite(out.totalLoss)) throw new Error(`${name}: loss ${out.totalLoss} at iteration ${i}`);
-      if (i >= WARMUP) {
+      if (i >= warmup) {
         times.push(ms);
         counts.push(counter.take());
         tensors.push(tf.memory().numTensors);
@@ -132,17 +131,18 @@ export async function run(): Promise<GpuRow[]> {
   const adapter = webGpuAdapter();
   const software = adapter?.software ?? true;
   const all = process.env['BENCH_GPU_CASES'] === 'all' || !software;
-  const iters = Number(process.env['BENCH_ITERS'] ?? (software ? 2 : 10));
+  const iters = Number(process.env['BENCH_ITERS'] ?? (software ? 1 : 10));
+  const warmup = software ? 1 : 2; // shader compilation and buffer pools fill on the first iterations
   const sizes = all ? SIZES : SIZES.slice(0, 1);
   const where = adapter ? `webgpu on ${adapter.vendor} ${adapter.architecture} (${adapter.description})` : selected.name;
   console.log(`backend: ${selected.reason}`);
   if (!all) console.log(`${where} is not a hardware GPU: only batch 8 of 64x64 (BENCH_GPU_CASES=all for the rest)`);
   const rows: GpuRow[] = [];
   for (const { batch, size } of sizes) {
-    for (const [name, cfg] of CONFIGS) rows.push(await measure(name, cfg, batch, size, iters));
+    for (const [name, cfg] of CONFIGS) rows.push(await measure(name, cfg, batch, size, iters, warmup));
   }
   printTable(
-    `DAB-DETR, ${where}; the runner's training step (AdamW, clip 0.1); median of ${iters} iterations after ${WARMUP}; counts per training step`,
+    `DAB-DETR, ${where}; the runner's training step (AdamW, clip 0.1); median of ${iters} iterations after ${warmup}; counts per training step`,
     [
       ['model', 'batch', 'params', 'ms/train iter', 'ms/image infer', 'tfjs kernels', 'GPU dispatches', 'submits', 'host reads', 'tensors flat'],
       ...rows.map((r) => [r.model, `${r.batch}x${r.size}x${r.size}`, r.params.toLocaleString('en-US'), fmt(r.msPerIter), fmt(r.msPerImage), String(r.perStep.kernels), String(r.perStep.dispatches), String(r.perStep.submits), String(r.perStep.reads), r.tensorsFlat ? 'yes' : 'NO']),

@@ -11,7 +11,7 @@ AdamW (lr 2e-4, wd 1e-4), gradient clipping at 0.1. Random images with 1-3 rando
 
 Prints (and with --json FILE writes) ms per training iteration (synchronised), ms per inference
 image, for batch 8 of 64x64 and batch 32 of 256x256. Device: CUDA when available, else CPU.
-  python3 bench/torch_dab_detr.py [--teacher] [--iters 20] [--json out.json]
+  python3 bench/torch_dab_detr.py [--teacher] [--iters 20] [--sizes 8x64,32x256] [--json out.json]
 """
 import argparse
 import json
@@ -258,13 +258,14 @@ def main():
     ap.add_argument('--teacher', action='store_true', help='the teacher config (width 32, 3 enc + 4 dec)')
     ap.add_argument('--iters', type=int, default=20)
     ap.add_argument('--json')
+    ap.add_argument('--sizes', default='8x64,32x256', help='batch x image size cases, e.g. 8x64')
     a = ap.parse_args()
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     name = 'teacher' if a.teacher else 'student'
     rows = []
-    for b, size in [(8, 64), (32, 256)]:
+    for b, size in [tuple(int(v) for v in c.split('x')) for c in a.sizes.split(',')]:
         model = (DabDetr(32, [2, 2], 3, 4) if a.teacher else DabDetr(16, [2, 2], 2, 3)).to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=2e-4, weight_decay=1e-4)
         data = [batch(b, size, device, g) for _ in range(2)]

@@ -58,6 +58,8 @@ export interface GpuRow {
   msPerIter: number;
   msPerImage: number;
   perStep: StepCounts;
+  /** GPU dispatches of the last measured step by the tfjs kernel that issued them, most first. */
+  topDispatches: Array<[string, number]>;
   tensorsFlat: boolean;
 }
 
@@ -74,6 +76,7 @@ async function measure(name: string, raw: unknown, batch: number, size: number, 
   const times: number[] = [];
   const counts: StepCounts[] = [];
   const tensors: number[] = [];
+  let top: Array<[string, number]> = [];
   const counter = countStepCosts();
   try {
     for (let i = 0; i < warmup + iters; i++) {
@@ -83,6 +86,7 @@ async function measure(name: string, raw: unknown, batch: number, size: number, 
       const ms = performance.now() - t0; // the step ends on its readout: the device work is done
       if (!Number.isFinite(out.totalLoss)) throw new Error(`${name}: loss ${out.totalLoss} at iteration ${i}`);
       if (i >= warmup) {
+        top = [...counter.byKernel()].sort((a, b) => b[1] - a[1]);
         times.push(ms);
         counts.push(counter.take());
         tensors.push(tf.memory().numTensors);
@@ -101,6 +105,7 @@ async function measure(name: string, raw: unknown, batch: number, size: number, 
       msPerIter: median(times),
       msPerImage: median(predictTimes) / batch,
       perStep: { kernels: pick('kernels'), dispatches: pick('dispatches'), submits: pick('submits'), reads: pick('reads') },
+      topDispatches: top,
       tensorsFlat: tensors.every((n) => n === tensors[0]),
     };
   } finally {
@@ -148,6 +153,10 @@ export async function run(): Promise<GpuRow[]> {
       ...rows.map((r) => [r.model, `${r.batch}x${r.size}x${r.size}`, r.params.toLocaleString('en-US'), fmt(r.msPerIter), fmt(r.msPerImage), String(r.perStep.kernels), String(r.perStep.dispatches), String(r.perStep.submits), String(r.perStep.reads), r.tensorsFlat ? 'yes' : 'NO']),
     ],
   );
+  for (const r of rows) {
+    if (r.perStep.dispatches === 0) continue;
+    console.log(`  ${r.model} ${r.batch}x${r.size}: dispatches by tfjs kernel: ${r.topDispatches.slice(0, 14).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  }
   const json = process.env['BENCH_GPU_JSON'];
   if (json) writeFileSync(json, JSON.stringify({ where, backend: selected.reason, iters, rows }, null, 2) + '\n');
   return rows;

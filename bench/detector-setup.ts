@@ -32,15 +32,15 @@ export interface DetectorSetup {
   model: BenchModel;
 }
 
-/** Selects the default backend (wasm here, with detkit's kernels) once per process. */
+/** Selects the default backend (wasm here, with detkit's kernels) once per process, or `choice` when given. */
 let backendOnce: Promise<SelectedBackend> | undefined;
-export function defaultBackend(): Promise<SelectedBackend> {
-  return (backendOnce ??= selectBackend({ logger: silentLogger }));
+export function defaultBackend(choice?: string): Promise<SelectedBackend> {
+  return (backendOnce ??= selectBackend({ logger: silentLogger, backend: choice }));
 }
 
-/** Loads and validates a config file and builds its model through the registry. */
-export async function setupDetector(cfgPath: string): Promise<DetectorSetup> {
-  const backend = await defaultBackend();
+/** Loads and validates a config file and builds its model through the registry (on `backend`, default auto). */
+export async function setupDetector(cfgPath: string, backendChoice?: string): Promise<DetectorSetup> {
+  const backend = await defaultBackend(backendChoice);
   const { config } = await loadConfig(cfgPath);
   const { services } = createServices({ logger: silentLogger, seed: config.seed, backend: backend.name });
   const registry = createRegistry(services);

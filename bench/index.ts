@@ -13,6 +13,8 @@ const SECTIONS: Record<string, Loader> = {
   'kd-overhead': () => import('./kd-overhead.js'),
   detectors: () => import('./detectors.js'),
   dp: () => import('./dp.js'),
+  gpu: () => import('./gpu.js'),
+  'async-step': () => import('./async-step.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

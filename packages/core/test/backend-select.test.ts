@@ -37,7 +37,7 @@ test.serial('DETKIT_BACKEND picks the backend when no option is given', async (t
 test.serial('an unknown name fails with BACKEND_UNAVAILABLE listing the known names', async (t) => {
   const e = await t.throwsAsync(selectBackend({ backend: 'tpu' }));
   t.true(isDetkitError(e, 'BACKEND_UNAVAILABLE'));
-  t.regex(e!.message, /'tpu'.*known: auto, tensorflow, node, node-gpu, wasm, cpu/);
+  t.regex(e!.message, /'tpu'.*known: auto, webgpu, tensorflow, node, node-gpu, wasm, cpu/);
 });
 
 test.serial('an explicit backend that cannot load fails naming it and why', async (t) => {

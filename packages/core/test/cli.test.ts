@@ -85,3 +85,10 @@ test('train runs the template config end to end through the Runner (a few iterat
   t.is(resolved.workDir, workDir);
   t.is(resolved.source, templateConfig);
 });
+
+test('--backend webgpu with no adapter exits 4, naming what was tried', async (t) => {
+  // No Vulkan driver at all, and no SwiftShader to fall back on.
+  const r = await detkit(['train', templateConfig, '--backend', 'webgpu'], { VK_DRIVER_FILES: '/nonexistent/icd.json', DETKIT_SWIFTSHADER_ICD: '/nonexistent/swiftshader.json' });
+  t.is(r.code, 4, r.stderr);
+  t.regex(r.stderr, /^error \[BACKEND_UNAVAILABLE\]: backend 'webgpu' \(from option backend\) is unavailable: webgpu: .*(no WebGPU adapter.*SwiftShader|'webgpu' package .* not loadable)/m);
+});

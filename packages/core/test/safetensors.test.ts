@@ -62,7 +62,7 @@ test('file round trip: dtypes, scalars, empty tensors, metadata; header padded t
   tf.dispose([...src.values(), ...tensors.values()]);
 });
 
-test('decodes a hand-built buffer that follows the spec (F32, I64, F16, U8, BF16, F64)', (t) => {
+test('decodes a hand-built buffer that follows the spec (F32, I64, F16, U8, BF16, F64)', async (t) => {
   const f32 = Buffer.alloc(8);
   f32.writeFloatLE(1.5, 0);
   f32.writeFloatLE(-2, 4);
@@ -98,7 +98,7 @@ test('decodes a hand-built buffer that follows the spec (F32, I64, F16, U8, BF16
   tf.dispose([...tensors.values()]);
 
   // And our encoder produces exactly the spec's layout for a simple case.
-  const ours = encodeSafetensors(new Map([['w', tf.tensor1d([1.5, -2])]]));
+  const ours = await encodeSafetensors(new Map([['w', tf.tensor1d([1.5, -2])]]));
   t.deepEqual(ours, handBuilt({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, [...f32]));
 });
 

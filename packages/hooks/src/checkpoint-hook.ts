@@ -1,7 +1,7 @@
 import { readdir, unlink } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
-import type { Hook, IterInfo, Logger, Metrics, RunState } from '@detkit/core';
+import { loadedScalar, type Hook, type IterInfo, type Logger, type Metrics, type RunState } from '@detkit/core';
 
 export interface CheckpointHookConfig {
   /** Save `iter_<N>.safetensors` every `interval` iterations (0: only latest at the end). */
@@ -105,7 +105,7 @@ export class CheckpointHook implements Hook {
 
   loadStateTensors(tensors: Map<string, tf.Tensor>): void {
     const t = tensors.get('best');
-    this.best = t ? t.dataSync()[0] : undefined;
+    this.best = t ? loadedScalar(t) : undefined;
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DetkitError, type Hook, type IterInfo, type RunState } from '@detkit/core';
+import { DetkitError, loadedScalar, type Hook, type IterInfo, type RunState } from '@detkit/core';
 
 export interface EmaConfig {
   /** ema = decay * ema + (1 - decay) * weights, after every `interval` steps. */
@@ -84,7 +84,7 @@ export class EmaHook implements Hook {
     const weights = new Map([...tensors].filter(([n]) => n !== UPDATES));
     this.disposeEma();
     this.ema = weights.size > 0 ? copyState(weights) : undefined;
-    this.updates = count ? count.dataSync()[0]! : 0;
+    this.updates = count ? loadedScalar(count) : 0;
   }
 
   private disposeEma(): void {

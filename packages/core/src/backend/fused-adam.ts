@@ -1,6 +1,6 @@
 /**
  * One kernel for a whole Adam / AdamW parameter update (new param, exp_avg, exp_avg_sq in one
- * pass) on the wasm and cpu backends. Written as tensor ops the update is ~14 kernels per
+ * pass) on the wasm and cpu backends (webgpu: three WGSL programs, ./webgpu/adam.ts). Written as tensor ops the update is ~14 kernels per
  * parameter: ~3,000 kernel launches per step for a 200-parameter DETR, whose engine overhead
  * cost more than the arithmetic. The loop runs in float64 and rounds once to float32 (the op
  * version rounds after every op: the two agree to float32 precision).
@@ -21,6 +21,8 @@ export interface FusedAdamAttrs {
   decoupled: boolean;
   /** 1-based step number (bias corrections). */
   step: number;
+  /** The gradient counts as grad * gradScale (clipping), rounded to float32 as tf.mul would. Default 1. */
+  gradScale?: number;
 }
 
 /** Heap / buffer access per backend: wasm views its heap, cpu holds typed arrays. */
@@ -70,9 +72,11 @@ function makeKernel(backendName: string): KernelFunc {
     const l2 = a.decoupled ? 0 : wd;
     const stepSize = lr / (1 - b1 ** a.step);
     const sqrtBc2 = Math.sqrt(1 - b2 ** a.step);
+    const scale = Math.fround(a.gradScale ?? 1);
     for (let i = 0; i < p.length; i++) {
       const w = p[i]!;
-      const gi = g[i]! + l2 * w;
+      // The scaled gradient rounded to float32, bit for bit what tf.mul(grad, scale) gave before.
+      const gi = (scale === 1 ? g[i]! : Math.fround(g[i]! * scale)) + l2 * w;
       const mi = b1 * m0[i]! + (1 - b1) * gi;
       const vi = b2 * v0[i]! + (1 - b2) * gi * gi;
       mOut[i] = mi;
@@ -83,14 +87,13 @@ function makeKernel(backendName: string): KernelFunc {
   }) as unknown as KernelFunc;
 }
 
-/** Registers the kernel for the active backend if we have one for it; false otherwise. */
+/** Registers the wasm/cpu kernel on first use; true when the active backend has one (webgpu: ./webgpu/adam.ts). */
 function ensureKernel(): boolean {
   const name = tf.getBackend();
-  if (name !== 'wasm' && name !== 'cpu') return false;
-  if (tf.getKernel(FUSED_ADAM_KERNEL, name) === undefined) {
+  if ((name === 'wasm' || name === 'cpu') && tf.getKernel(FUSED_ADAM_KERNEL, name) === undefined) {
     tf.registerKernel({ kernelName: FUSED_ADAM_KERNEL, backendName: name, kernelFunc: makeKernel(name) });
   }
-  return true;
+  return tf.getKernel(FUSED_ADAM_KERNEL, name) !== undefined;
 }
 
 /**

@@ -1,16 +1,19 @@
 /**
- * Picks the tfjs backend for a run: native TensorFlow (tfjs-node-gpu, then tfjs-node; both
- * optional installs that need a libtensorflow download), then wasm (SIMD, with detkit's
- * training kernels installed), then the pure-JS cpu backend.
+ * Picks the tfjs backend for a run: WebGPU on a hardware adapter (Dawn via the optional `webgpu`
+ * package), native TensorFlow (tfjs-node-gpu, then tfjs-node; both optional installs that need
+ * a libtensorflow download), then wasm (SIMD, with detkit's training kernels installed), then
+ * the pure-JS cpu backend. Each candidate that fails says why, and the next one is tried.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '../errors.js';
 import type { Logger } from '../registry/types.js';
 import { registerTfjsGradients } from './gradients.js';
 import { installWasmKernels } from './wasm/install.js';
+import { loadWebGpu } from './webgpu/load.js';
+import { installWebGpuKernels } from './webgpu/install.js';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'node' | 'node-gpu' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'node', 'node-gpu', 'wasm', 'cpu'];
+export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'node' | 'node-gpu' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'tensorflow', 'node', 'node-gpu', 'wasm', 'cpu'];
 
 export interface SelectBackendOptions {
   /** Explicit choice; defaults to env DETKIT_BACKEND, then 'auto'. */
@@ -19,7 +22,7 @@ export interface SelectBackendOptions {
 }
 
 export interface SelectedBackend {
-  /** tfjs backend name now active: 'tensorflow' | 'wasm' | 'cpu'. */
+  /** tfjs backend name now active: 'webgpu' | 'tensorflow' | 'wasm' | 'cpu'. */
   name: string;
   /** Why: what was chosen and what was skipped on the way. */
   reason: string;
@@ -65,6 +68,19 @@ function native(pkg: string): Candidate {
   };
 }
 
+/** `auto` takes only a hardware adapter; an explicit `webgpu` may run on SwiftShader. */
+function webgpu(allowSoftware: boolean): Candidate {
+  return {
+    label: 'webgpu',
+    tryIt: async () => {
+      const a = await loadWebGpu(allowSoftware);
+      if (!a.ok) return a;
+      const kernels = installWebGpuKernels();
+      return { ok: true, detail: `${a.detail}${kernels.length ? `; detkit kernels: ${kernels.join(', ')}` : ''}` };
+    },
+  };
+}
+
 const wasm: Candidate = {
   label: 'wasm',
   tryIt: async () => {
@@ -94,7 +110,9 @@ const cpu: Candidate = {
 function candidatesFor(choice: BackendChoice): Candidate[] {
   switch (choice) {
     case 'auto':
-      return [native('@tensorflow/tfjs-node-gpu'), native('@tensorflow/tfjs-node'), wasm, cpu];
+      return [webgpu(false), native('@tensorflow/tfjs-node-gpu'), native('@tensorflow/tfjs-node'), wasm, cpu];
+    case 'webgpu':
+      return [webgpu(true)];
     case 'tensorflow':
     case 'node':
       return [native('@tensorflow/tfjs-node')];
@@ -132,11 +150,27 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Se
       return { name: tf.getBackend(), reason };
     }
     opts.logger?.debug(`backend ${c.label} unavailable: ${attempt.why}`);
-    skipped.push(attempt.why);
+    skipped.push(attempt.why.startsWith(c.label) ? attempt.why : `${c.label}: ${attempt.why}`);
   }
   throw new DetkitError(
     'BACKEND_UNAVAILABLE',
     `backend '${choice}' (from ${source}) is unavailable: ${skipped.join('; ')}`,
     { backend: choice, source, reasons: skipped },
   );
+}
+
+/**
+ * Whether `choice` can be selected in this process, leaving the active backend as it was:
+ * `{ ok: false, why }` carries selectBackend's reasons (for suites that skip with a reason).
+ */
+export async function probeBackend(choice: BackendChoice): Promise<{ ok: true; name: string; reason: string } | { ok: false; why: string }> {
+  const before = tf.getBackend();
+  try {
+    const r = await selectBackend({ backend: choice });
+    return { ok: true, ...r };
+  } catch (e) {
+    return { ok: false, why: e instanceof Error ? e.message : String(e) };
+  } finally {
+    if (before && tf.getBackend() !== before) await tf.setBackend(before);
+  }
 }

@@ -1,3 +1,4 @@
 export * from './safetensors.js';
 export * from './checkpoint.js';
 export * from './finite.js';
+export * from './loaded-scalar.js';

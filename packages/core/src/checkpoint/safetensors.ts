@@ -50,8 +50,11 @@ const MAX_HEADER_BYTES = 100_000_000;
 
 // ---------------------------------------------------------------------------------- encode
 
-/** Serializes tensors (float32 -> F32, int32 -> I32, bool -> BOOL) in insertion order. */
-export function encodeSafetensors(tensors: Map<string, tf.Tensor>, metadata?: Record<string, string>): Buffer {
+/**
+ * Serializes tensors (float32 -> F32, int32 -> I32, bool -> BOOL) in insertion order. Reads the
+ * device asynchronously (all tensors at once), so it works on every backend, WebGPU included.
+ */
+export async function encodeSafetensors(tensors: Map<string, tf.Tensor>, metadata?: Record<string, string>): Promise<Buffer> {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
@@ -59,13 +62,17 @@ export function encodeSafetensors(tensors: Map<string, tf.Tensor>, metadata?: Re
     }
     header[METADATA_KEY] = metadata;
   }
-  const chunks: Uint8Array[] = [];
-  let offset = 0;
   for (const [name, t] of tensors) {
     if (name === '' || name === METADATA_KEY) throw new DetkitError('INVALID_ARGUMENT', `safetensors: invalid tensor name '${name}'`);
-    const dtype = WRITE_DTYPE[t.dtype];
-    if (!dtype) throw new DetkitError('INVALID_ARGUMENT', `safetensors: tensor '${name}' has unsupported dtype ${t.dtype}`);
-    const bytes = toLittleEndianBytes(t, dtype);
+    if (!WRITE_DTYPE[t.dtype]) throw new DetkitError('INVALID_ARGUMENT', `safetensors: tensor '${name}' has unsupported dtype ${t.dtype}`);
+  }
+  const values = await Promise.all([...tensors.values()].map((t) => t.data()));
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  let k = 0;
+  for (const [name, t] of tensors) {
+    const dtype = WRITE_DTYPE[t.dtype]!;
+    const bytes = toLittleEndianBytes(values[k++]!, dtype);
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
     chunks.push(bytes);
     offset += bytes.byteLength;
@@ -85,8 +92,7 @@ export function encodeSafetensors(tensors: Map<string, tf.Tensor>, metadata?: Re
   return out;
 }
 
-function toLittleEndianBytes(t: tf.Tensor, dtype: string): Uint8Array {
-  const data = t.dataSync();
+function toLittleEndianBytes(data: tf.TypedArray, dtype: string): Uint8Array {
   if (dtype === 'BOOL') return Uint8Array.from(data as Uint8Array, (v) => (v ? 1 : 0));
   // Fast path: float32/int32 typed arrays already hold little-endian bytes on LE hosts.
   if (littleEndianHost && (data instanceof Float32Array || data instanceof Int32Array)) {
@@ -250,7 +256,7 @@ function halfToFloat(h: number): number {
  * failure the temp file is removed and the previous file at `file` (if any) is untouched.
  */
 export async function writeSafetensors(file: string, tensors: Map<string, tf.Tensor>, metadata?: Record<string, string>): Promise<void> {
-  const bytes = encodeSafetensors(tensors, metadata);
+  const bytes = await encodeSafetensors(tensors, metadata);
   await writeFileAtomic(file, bytes);
 }
 

@@ -19,7 +19,7 @@ export function createProgram(result: { code: number }): Command {
   const program = new Command('detkit')
     .description('Object detection on TensorFlow.js: train, evaluate, predict, distill')
     .option('--set <key=value>', 'override a config key (repeatable), e.g. --set train.maxIters=200', collect, [])
-    .addOption(new Option('--backend <name>', 'tfjs backend: auto, tensorflow, node-gpu, wasm, cpu (env DETKIT_BACKEND)'))
+    .addOption(new Option('--backend <name>', 'tfjs backend: auto, webgpu, tensorflow, node-gpu, wasm, cpu (env DETKIT_BACKEND)'))
     .option('--seed <n>', 'random seed (overrides the config)')
     .option('--work-dir <dir>', 'directory for checkpoints, logs and metrics')
     .option('--workers <n>', 'data-parallel ranks on the CPU (train.workers): N threads, one wasm backend and a share of each batch each')

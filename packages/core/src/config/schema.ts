@@ -70,7 +70,7 @@ export const configSchema = z.looseObject({
   /** Plugin specs: package names or paths relative to the config file. */
   plugins: z.array(z.string().min(1)).default([]),
   seed: z.number().int().nonnegative().default(42),
-  /** tfjs backend: auto, tensorflow, node-gpu, wasm, cpu. Default: auto-select. */
+  /** tfjs backend: auto, webgpu, tensorflow, node-gpu, wasm, cpu. Default: auto-select. */
   backend: z.string().optional(),
   workDir: z.string().min(1).default('work_dirs/run'),
   model: typedConfigSchema,

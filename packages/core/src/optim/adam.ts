@@ -25,11 +25,11 @@ export class Adam extends NamedOptimizer {
     super(params, ['exp_avg', 'exp_avg_sq']);
   }
 
-  protected update(p: ResolvedParam, grad: tf.Tensor, lr: number, t: number): tf.Tensor {
+  protected update(p: ResolvedParam, grad: tf.Tensor, lr: number, t: number, gradScale: number): tf.Tensor {
     const [b1, b2] = this.opts.betas;
     // One kernel per parameter where the backend has it (wasm, cpu), ~14 tensor ops otherwise.
     const fused = fusedAdamStep(p.variable, grad, this.slot('exp_avg', p), this.slot('exp_avg_sq', p), {
-      lr, beta1: b1, beta2: b2, eps: this.opts.eps, weightDecay: p.weightDecay, decoupled: this.opts.decoupledWeightDecay, step: t,
+      lr, beta1: b1, beta2: b2, eps: this.opts.eps, weightDecay: p.weightDecay, decoupled: this.opts.decoupledWeightDecay, step: t, gradScale,
     });
     if (fused) {
       this.setSlot('exp_avg', p, fused[1]);
@@ -37,7 +37,7 @@ export class Adam extends NamedOptimizer {
       return fused[0];
     }
     let w: tf.Tensor = p.variable;
-    let g = grad;
+    let g = gradScale === 1 ? grad : tf.mul(grad, gradScale);
     if (p.weightDecay !== 0) {
       if (this.opts.decoupledWeightDecay) w = tf.mul(w, 1 - lr * p.weightDecay);
       else g = tf.add(g, tf.mul(w, p.weightDecay));

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { sumOfSquares } from '../backend/sum-squares.js';
 
 /**
  * torch.nn.utils.clip_grad_norm_: scales all gradients by min(1, maxNorm / (norm + 1e-6))
@@ -26,10 +27,10 @@ export function clipCoefficient(norm: number, maxNorm: number): number {
  * can read it together with other numbers in one device->host transfer.
  */
 export function globalGradNormTensor(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
-  return tf.tidy(() => (grads.size === 0 ? tf.scalar(0) : tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))))) as tf.Scalar;
+  return tf.tidy(() => (grads.size === 0 ? tf.scalar(0) : tf.sqrt(tf.addN([...grads.values()].map((g) => sumOfSquares(g)))))) as tf.Scalar;
 }
 
-/** The global L2 norm of `grads` as a number (one read). */
+/** The global L2 norm of `grads` as a number (one synchronous read: not on WebGPU; the runner reads globalGradNormTensor asynchronously). */
 export function globalGradNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
   const norm = globalGradNormTensor(grads);
   try {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { loadedScalar } from '../checkpoint/loaded-scalar.js';
 import { DetkitError } from '../errors.js';
 import type { Optimizer } from './optimizer.js';
 import type { ResolvedParam } from './param-groups.js';
@@ -31,11 +32,12 @@ export abstract class NamedOptimizer implements Optimizer {
 
   /**
    * Computes the new value of one parameter (and assigns its slots via `setSlot`). Runs
-   * inside tf.tidy; `t` is the 1-based step number, `lr` already includes the group's lrMult.
+   * inside tf.tidy; `t` is the 1-based step number, `lr` already includes the group's lrMult;
+   * the gradient counts as `grad * gradScale` (scaled as a float32 tensor op would).
    */
-  protected abstract update(p: ResolvedParam, grad: tf.Tensor, lr: number, t: number): tf.Tensor;
+  protected abstract update(p: ResolvedParam, grad: tf.Tensor, lr: number, t: number, gradScale: number): tf.Tensor;
 
-  step(grads: Map<string, tf.Tensor>, lr: number): void {
+  step(grads: Map<string, tf.Tensor>, lr: number, gradScale = 1): void {
     // Validate everything first so a bad call never leaves a half-applied step.
     for (const [name, g] of grads) {
       const p = this.byName.get(name);
@@ -51,7 +53,7 @@ export abstract class NamedOptimizer implements Optimizer {
       for (const p of this.params) {
         const g = grads.get(p.name);
         if (!g) continue; // no gradient this step (unused or frozen): leave untouched, like PyTorch
-        p.variable.assign(this.update(p, g, lr * p.lrMult, t));
+        p.variable.assign(this.update(p, g, lr * p.lrMult, t, gradScale));
       }
     });
   }
@@ -89,7 +91,7 @@ export abstract class NamedOptimizer implements Optimizer {
   loadStateDict(state: Map<string, tf.Tensor>): void {
     const step = state.get('step');
     if (!step || step.size !== 1) throw new DetkitError('CHECKPOINT_MISMATCH', `optimizer state has no scalar 'step'`);
-    const steps = step.dataSync()[0]!;
+    const steps = loadedScalar(step);
     if (!(Number.isInteger(steps) && steps >= 0)) throw new DetkitError('CHECKPOINT_MISMATCH', `optimizer state 'step' is ${steps}, not a count`);
     const plan: Array<[ResolvedParam, string, tf.Tensor]> = [];
     for (const [key, t] of state) {

@@ -6,8 +6,12 @@ import type * as tf from '@tensorflow/tfjs-core';
  * and a change in which parameters are frozen.
  */
 export interface Optimizer {
-  /** Applies one update. `grads` maps variable name -> gradient; `lr` is this step's rate. */
-  step(grads: Map<string, tf.Tensor>, lr: number): void;
+  /**
+   * Applies one update. `grads` maps variable name -> gradient; `lr` is this step's rate;
+   * gradients count multiplied by `gradScale` (default 1: gradient clipping's factor, applied
+   * inside a fused update where there is one, which saves a kernel per parameter on a GPU).
+   */
+  step(grads: Map<string, tf.Tensor>, lr: number, gradScale?: number): void;
   /** Optimizer slots by name (e.g. `exp_avg/<param>`), plus a `step` counter; for checkpoints. */
   stateDict(): Map<string, tf.Tensor>;
   loadStateDict(state: Map<string, tf.Tensor>): void;

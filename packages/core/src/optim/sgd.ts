@@ -15,8 +15,8 @@ export class SGD extends NamedOptimizer {
     super(params, ['momentum_buffer']);
   }
 
-  protected update(p: ResolvedParam, grad: tf.Tensor, lr: number): tf.Tensor {
-    let g = grad;
+  protected update(p: ResolvedParam, grad: tf.Tensor, lr: number, _t: number, gradScale: number): tf.Tensor {
+    let g = gradScale === 1 ? grad : tf.mul(grad, gradScale);
     if (p.weightDecay !== 0) g = tf.add(g, tf.mul(p.variable, p.weightDecay));
     if (this.momentum !== 0) {
       const hadState = this.hasSlot('momentum_buffer', p);

@@ -21,6 +21,7 @@ import { createServices } from '../registry/services.js';
 import type { Logger } from '../registry/types.js';
 import type { Hook, RunState } from '../runner/hook.js';
 import { HookList } from '../runner/hook-list.js';
+import { forwardSteps } from '../runner/model.js';
 import { trainStep } from '../runner/train-step.js';
 import { createConsoleLogger } from '../util/logger.js';
 import { createRng } from '../util/rng.js';
@@ -143,7 +144,12 @@ async function main(): Promise<void> {
       try {
         await r.hooks.beforeIter(state, batch);
         const t0 = performance.now();
-        const outcome = trainStep(r.params, () => r.hooks.collectLosses(state, batch, r.model.forwardTrain(batch)), optimizer, 0, r.config.train.clipGradNorm, r.reduce.reducer());
+        // The runner's step, as rank 0 takes it: forward and the hooks' terms as ForwardSteps (host reads asynchronous).
+        const lossSteps = function* () {
+          const forward = yield* forwardSteps(r.model, batch);
+          return yield* r.hooks.collectLossSteps(state, batch, forward);
+        };
+        const outcome = await trainStep(r.params, lossSteps, optimizer, 0, r.config.train.clipGradNorm, r.reduce.reducer());
         pos.iter = m.iter + 1;
         await r.hooks.afterIter(state, { iter: pos.iter, epoch: m.epoch, lr: r.reduce.lr, ...outcome, stepMs: performance.now() - t0, dataMs: 0 });
       } finally {

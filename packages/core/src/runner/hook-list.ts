@@ -1,6 +1,7 @@
 import { DetkitError } from '../errors.js';
 import type { Batch } from '../data/types.js';
 import type { Hook, IterInfo, Metrics, RunState } from './hook.js';
+import { isForwardSteps, runStepsSync, type ForwardSteps } from './forward-steps.js';
 import type { ForwardResult, LossTerms } from './model.js';
 
 export const DEFAULT_HOOK_PRIORITY = 50;
@@ -51,17 +52,19 @@ export class HookList {
   /**
    * Runs every afterForward (inside the tape) and merges their terms into the model's.
    * A hook's term `t` is named `<hook name>.<t>`; a name that already exists is an error.
+   * Hooks returning ForwardSteps pause the step for their host reads.
    */
-  collectLosses(s: RunState, batch: Batch, forward: ForwardResult): LossTerms {
+  *collectLossSteps(s: RunState, batch: Batch, forward: ForwardResult): ForwardSteps<LossTerms> {
     const all: LossTerms = { ...forward.losses };
     const producer = new Map<string, string>(Object.keys(all).map((k) => [k, 'the model']));
     for (const h of this.hooks) {
       if (!h.afterForward) continue;
-      const terms = h.afterForward(s, batch, forward);
-      if (!terms) continue;
-      if (typeof (terms as { then?: unknown }).then === 'function') {
-        throw new DetkitError('INVALID_ARGUMENT', `Hook '${h.name}': afterForward must be synchronous (it runs inside the gradient tape)`);
+      const returned = h.afterForward(s, batch, forward);
+      if (returned && typeof (returned as { then?: unknown }).then === 'function') {
+        throw new DetkitError('INVALID_ARGUMENT', `Hook '${h.name}': afterForward must not be async (it runs inside the gradient tape); to read tensor values, return ForwardSteps (a generator that yields the tensors)`);
       }
+      const terms = isForwardSteps(returned) ? yield* returned : returned;
+      if (!terms) continue;
       for (const [term, value] of Object.entries(terms)) {
         const key = `${h.name}.${term}`;
         const first = producer.get(key);
@@ -73,6 +76,11 @@ export class HookList {
       }
     }
     return all;
+  }
+
+  /** collectLossSteps with host reads answered synchronously (backends that can read so). */
+  collectLosses(s: RunState, batch: Batch, forward: ForwardResult): LossTerms {
+    return runStepsSync(this.collectLossSteps(s, batch, forward));
   }
 
   /** Weights to evaluate with instead of the live ones (e.g. EMA); at most one hook may offer them. */

@@ -1,5 +1,6 @@
 import type { Batch } from '../data/types.js';
 import type { ReplicaContext } from '../parallel/replica.js';
+import type { ForwardSteps } from './forward-steps.js';
 import type { ForwardResult, LossTerms, TrainableModel } from './model.js';
 
 /** The named points of the training loop, in the order they first fire. */
@@ -68,7 +69,9 @@ export type Metrics = Record<string, number>;
  *
  * `afterForward` runs *inside* the gradient tape, synchronously: it may read the batch and
  * the model's forward outputs and return extra loss terms whose gradients flow into the
- * model (this is how distillation plugs in). It must not mutate the batch.
+ * model (this is how distillation plugs in). It must not mutate the batch. A hook that needs
+ * tensor values on the host returns ForwardSteps instead (`function*`, `yield` the tensors):
+ * the runner reads them asynchronously with the tape paused.
  */
 export interface Hook {
   readonly name: string;
@@ -87,7 +90,7 @@ export interface Hook {
   beforeRun?(state: RunState): void | Promise<void>;
   beforeEpoch?(state: RunState): void | Promise<void>;
   beforeIter?(state: RunState, batch: Batch): void | Promise<void>;
-  afterForward?(state: RunState, batch: Batch, forward: ForwardResult): LossTerms | void;
+  afterForward?(state: RunState, batch: Batch, forward: ForwardResult): LossTerms | void | ForwardSteps<LossTerms | void>;
   afterIter?(state: RunState, info: IterInfo): void | Promise<void>;
   afterEpoch?(state: RunState): void | Promise<void>;
   afterEval?(state: RunState, metrics: Metrics): void | Promise<void>;

@@ -8,3 +8,6 @@ export * from './train-step.js';
 export * from './evaluation.js';
 export * from './config-hash.js';
 export * from './runner.js';
+export * from './forward-steps.js';
+export * from './segmented-tape.js';
+export * from './host-reader.js';

@@ -13,8 +13,10 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { divergedAt } from './diverged.js';
 import { predictAll } from './evaluation.js';
 import type { RunnerEvent } from './events.js';
+import type { ForwardSteps } from './forward-steps.js';
 import type { IterInfo, Metrics, RunState } from './hook.js';
 import { HookList } from './hook-list.js';
+import { forwardSteps, type LossTerms } from './model.js';
 import type { RunnerOptions } from './options.js';
 import { installInterruptHandler } from './signals.js';
 import { trainStep } from './train-step.js';
@@ -219,18 +221,7 @@ export class Runner {
         this.emit({ type: 'beforeIter', iter: this.iter, epoch: this.epoch });
         await hooks.beforeIter(state, batch);
         const t1 = performance.now();
-        const outcome = trainStep(
-          this.params,
-          () => {
-            const forward = options.model.forwardTrain(batch);
-            this.emit({ type: 'afterForward', iter: this.iter, epoch: this.epoch });
-            return hooks.collectLosses(state, batch, forward);
-          },
-          this.optimizer,
-          this.lr,
-          options.clipGradNorm,
-          options.parallel?.reducer(this.lr),
-        );
+        const outcome = await trainStep(this.params, () => this.lossSteps(batch), this.optimizer, this.lr, options.clipGradNorm, options.parallel?.reducer(this.lr));
         info = { iter: this.iter + 1, epoch: this.epoch, lr: this.lr, ...outcome, stepMs: performance.now() - t1, dataMs };
       } catch (e) {
         throw divergedAt(e, this.iter + 1);
@@ -251,6 +242,13 @@ export class Runner {
       }
     }
     await batches?.return?.();
+  }
+
+  /** The step's loss terms: the model's forward, then the hooks' terms (both may pause for host reads). */
+  private *lossSteps(batch: Batch): ForwardSteps<LossTerms> {
+    const forward = yield* forwardSteps(this.options.model, batch);
+    this.emit({ type: 'afterForward', iter: this.iter, epoch: this.epoch });
+    return yield* this.hooks.collectLossSteps(this.state, batch, forward);
   }
 
   /** Opens the current epoch's batches, skipping those a resumed run already consumed. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, DetkitError, Linear, lossNormalizer, MLP, Module } from '@detkit/core';
-import type { Batch, Detection, TrainableModel } from '@detkit/core';
+import { runStepsSync, type Batch, type Detection, type ForwardSteps, type TrainableModel } from '@detkit/core';
 import type { Backbone } from '../backbone/types.js';
 import type { DecodeOptions, DecodeOutput, DecodeResult, Encoded, ForwardTrainOptions, QueryGroup, QueryGroupTrainOutputs } from '../contract/query-groups.js';
 import { SetCriterion, type SetCriterionConfig } from '../losses/setCriterion.js';
@@ -35,6 +35,8 @@ export interface DetrCommonOptions {
   topK?: number;
   seed?: number;
 }
+
+type TrainForward = { losses: Record<string, tf.Scalar>; outputs: QueryGroupTrainOutputs };
 
 /** Prior probability behind the class-bias init (-log((1-p)/p)), as in Deformable / DAB-DETR. */
 const PRIOR_PROB = 0.01;
@@ -133,13 +135,18 @@ export abstract class DetrBase extends Module implements TrainableModel {
    * Loss of the detection queries only (Hungarian-matched, aux losses per layer); extra
    * groups are decoded in the same pass and returned in `outputs.groups`, never matched.
    */
-  forwardTrain(batch: Batch, options: ForwardTrainOptions = {}): { losses: Record<string, tf.Scalar>; outputs: QueryGroupTrainOutputs } {
+  forwardTrain(batch: Batch, options: ForwardTrainOptions = {}): TrainForward {
+    return runStepsSync(this.forwardTrainSteps(batch, options));
+  }
+
+  /** `forwardTrain` pausing once, after decoding, for the host read the matching needs. */
+  *forwardTrainSteps(batch: Batch, options: ForwardTrainOptions = {}): ForwardSteps<TrainForward> {
     const encoded = this.encode(batch.images, batch.masks);
     const { detection, groups } = this.decode(encoded, options.groups ?? []);
     const layers = detection.logits.map((logits, l) => ({ logits, boxes: detection.boxes[l]! }));
     // DETR's num_boxes; on a data-parallel rank, the global batch's count (divided by the ranks).
     const numBoxes = lossNormalizer(batch, batch.targets.reduce((s, t) => s + t.labels.length, 0), 'boxes');
-    const { losses } = this.criterion.compute(layers, batch.targets, { numBoxes });
+    const { losses } = yield* this.criterion.computeSteps(layers, batch.targets, { numBoxes });
     return { losses, outputs: { encoded, memory: encoded.memory, masks: encoded.mask, pos: encoded.pos, detection, groups } };
   }
 

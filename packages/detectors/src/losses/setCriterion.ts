@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DetkitError, type LossTerms } from '@detkit/core';
+import { DetkitError, runStepsSync, type ForwardSteps, type LossTerms } from '@detkit/core';
 import type { DetectionOutputs, HungarianMatcher, MatchIndices, MatchTarget } from '../matcher/hungarianMatcher.js';
 import { giouBoxLoss, l1BoxLoss } from './boxLosses.js';
 import { sigmoidFocalLoss } from './focalLoss.js';
@@ -28,7 +28,8 @@ export interface CriterionResult {
 /**
  * DETR's SetCriterion (focal-loss variant of Deformable / DAB-DETR). Each decoder layer is
  * matched to the targets independently and supervised with the same three terms.
- * Must run inside the gradient tape; synchronous (one device read per layer for matching).
+ * Must run inside the gradient tape. `computeSteps` asks for every layer's predictions in one
+ * host read (ForwardSteps); `compute` is the same with that read done synchronously.
  */
 export class SetCriterion {
   readonly matcher: HungarianMatcher;
@@ -52,12 +53,18 @@ export class SetCriterion {
    * data-parallel rank passes `lossNormalizer(batch, local, 'boxes')`, the global count's share.
    */
   compute(layers: readonly DetectionOutputs[], targets: readonly MatchTarget[], options: { numBoxes?: number } = {}): CriterionResult {
+    return runStepsSync(this.computeSteps(layers, targets, options));
+  }
+
+  /** As `compute`, pausing once for the host values of every layer's logits and boxes (matching). */
+  *computeSteps(layers: readonly DetectionOutputs[], targets: readonly MatchTarget[], options: { numBoxes?: number } = {}): ForwardSteps<CriterionResult> {
     if (layers.length === 0) throw new DetkitError('INVALID_ARGUMENT', 'SetCriterion: no decoder layer outputs');
     const numBoxes = options.numBoxes ?? Math.max(1, targets.reduce((s, t) => s + t.labels.length, 0));
     const losses: LossTerms = {};
     const indices: MatchIndices[][] = [];
+    const host = yield* this.matcher.readSteps(layers);
     layers.forEach((layer, l) => {
-      const matched = this.matcher.match(layer, targets);
+      const matched = this.matcher.matchHost(layer, host[l]!, targets);
       indices.push(matched);
       const terms = this.layerLosses(layer, targets, matched, numBoxes);
       for (const name of Object.keys(terms) as DetectionLossName[]) losses[layerTermName(name, l, layers.length)] = terms[name]!;

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { DetkitError, type BatchTarget } from '@detkit/core';
+import { DetkitError, type BatchTarget, type ForwardSteps } from '@detkit/core';
 import { cxcywhToXyxy64, pairGiou64 } from '../box/boxOps64.js';
 import { linearSumAssignment } from './linearSumAssignment.js';
 
@@ -22,6 +22,12 @@ export interface MatchIndices {
 export interface DetectionOutputs {
   logits: tf.Tensor3D;
   boxes: tf.Tensor3D;
+}
+
+/** Host copies of one layer's `logits` and `boxes`. */
+export interface HostDetections {
+  logits: ArrayLike<number>;
+  boxes: ArrayLike<number>;
 }
 
 /** The per-target slice of a batch the matcher needs (a BatchTarget fits). */
@@ -63,6 +69,18 @@ export class HungarianMatcher {
   match(outputs: DetectionOutputs, targets: readonly MatchTarget[]): MatchIndices[] {
     const [b, q, c] = outputs.logits.shape;
     return this.matchArrays(outputs.logits.dataSync() as Float32Array, outputs.boxes.dataSync() as Float32Array, [b, q, c], targets, outputs.boxes.shape);
+  }
+
+  /** ForwardSteps asking, in one read, for the host values of every layer's logits and boxes. */
+  *readSteps(layers: readonly DetectionOutputs[]): ForwardSteps<HostDetections[]> {
+    const values = yield layers.flatMap((l) => [l.logits, l.boxes]);
+    return layers.map((_, i) => ({ logits: values[2 * i]!, boxes: values[2 * i + 1]! }));
+  }
+
+  /** `match` on values already read (`host` holds `outputs`' logits and boxes). */
+  matchHost(outputs: DetectionOutputs, host: HostDetections, targets: readonly MatchTarget[]): MatchIndices[] {
+    const [b, q, c] = outputs.logits.shape;
+    return this.matchArrays(host.logits, host.boxes, [b, q, c], targets, outputs.boxes.shape);
   }
 
   /** Same as `match`, reading the device without blocking. */

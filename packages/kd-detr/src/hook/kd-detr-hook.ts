@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DetkitError, saveModelOnly, type Batch, type ForwardResult, type Hook, type IterInfo, type LossTerms, type Logger, type RunState } from '@detkit/core';
+import { DetkitError, saveModelOnly, type Batch, type ForwardResult, type ForwardSteps, type Hook, type IterInfo, type LossTerms, type Logger, type RunState } from '@detkit/core';
 import { isQueryGroupDetector, type QueryGroupDetector, type QueryGroupTrainOutputs } from '@detkit/detectors';
 import type { DistillMethod, Prepared } from '../methods/method.js';
 import { assertCompatible } from '../teacher/load-teacher.js';
@@ -74,7 +74,7 @@ export class KdDetrHook implements Hook {
     this.prepared = await this.method.prepare({ teacher: this.teacherModel, batch, iter: state.iter, student: state.model as QueryGroupDetector, replica: state.replica });
   }
 
-  afterForward(state: RunState, batch: Batch, forward: ForwardResult): LossTerms | void {
+  afterForward(state: RunState, batch: Batch, forward: ForwardResult): LossTerms | ForwardSteps<LossTerms> | void {
     if (!this.method.needsTeacher) return;
     if (!this.prepared) throw new DetkitError('MODEL_CONTRACT', `kd-detr: afterForward at iteration ${state.iter} without the teacher's outputs (beforeIter did not run)`);
     return this.method.losses({ student: state.model as QueryGroupDetector, outputs: forward.outputs as QueryGroupTrainOutputs, batch, prepared: this.prepared });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DetkitError, lossNormalizer, type Batch, type LossTerms } from '@detkit/core';
+import { DetkitError, lossNormalizer, type Batch, type ForwardSteps, type LossTerms } from '@detkit/core';
 import { gatherRows, HungarianMatcher, layerTermName, type MatchIndices, type QueryGroupDetector } from '@detkit/detectors';
 import { klDivWithTemperature } from '../loss/kl-div.js';
 import { smoothL1 } from '../loss/smooth-l1.js';
@@ -78,7 +78,8 @@ export class GtMatchedLogitsDistillation implements DistillMethod<PreparedGtMatc
     }
   }
 
-  losses({ outputs, batch, prepared }: LossContext<PreparedGtMatch>): LossTerms {
+  /** Matches every student layer on one host read of their outputs (ForwardSteps: no synchronous read). */
+  *losses({ outputs, batch, prepared }: LossContext<PreparedGtMatch>): ForwardSteps<LossTerms> {
     const det = outputs?.detection;
     if (!det || det.logits.length === 0) throw new DetkitError('MODEL_CONTRACT', 'gt-matched-logits: the student\'s forwardTrain did not expose outputs.detection');
     const [b, qs, c] = det.logits[0]!.shape;
@@ -89,6 +90,8 @@ export class GtMatchedLogitsDistillation implements DistillMethod<PreparedGtMatc
     const tRows: number[] = [];
     prepared.teacherByGt.forEach((byGt, i) => byGt.forEach((q) => tRows.push(i * qt + q)));
     const pairs = tRows.length;
+    const studentLayers = det.logits.map((logits, l) => ({ logits, boxes: det.boxes[l]! }));
+    const host = pairs === 0 ? [] : yield* this.matcher.readSteps(studentLayers);
     // Every ground-truth box makes one pair: the mean over pairs is over the global batch's boxes
     // (data-parallel ranks then average to the single-process gradient).
     const perPair = lossNormalizer(batch, pairs, 'boxes');
@@ -99,7 +102,7 @@ export class GtMatchedLogitsDistillation implements DistillMethod<PreparedGtMatc
         // A batch without objects has no pairs: nothing to imitate (zero, not NaN).
         [cls, box] = [tf.scalar(0), tf.scalar(0)];
       } else {
-        const studentByGt = queryByGroundTruth(this.matcher.match({ logits: det.logits[l]!, boxes: det.boxes[l]! }, batch.targets), batch);
+        const studentByGt = queryByGroundTruth(this.matcher.matchHost(studentLayers[l]!, host[l]!, batch.targets), batch);
         const sRows: number[] = [];
         studentByGt.forEach((byGt, i) => byGt.forEach((q) => sRows.push(i * qs + q)));
         [cls, box] = tf.tidy(() => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DetkitError, type LossTerms } from '@detkit/core';
+import { DetkitError, runStepsSync, type ForwardSteps, type LossTerms } from '@detkit/core';
 import { gatherRows, HungarianMatcher, layerTermName, type MatchIndices, type MatchTarget, type QueryGroupDetector } from '@detkit/detectors';
 import { kdGroupTermNames, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
 import { kdGlobalSums } from '../loss/global-sums.js';
@@ -47,9 +47,18 @@ export function teacherTargets(logits: Float32Array, boxes: Float32Array, shape:
   return out;
 }
 
-/** Matches one student layer to the teacher targets by DETR's focal + L1 + GIoU cost. */
+/** Matches one student layer to the teacher targets by DETR's focal + L1 + GIoU cost (reads the student synchronously). */
 export function matchToTeacher(matcher: HungarianMatcher, student: { logits: tf.Tensor3D; boxes: tf.Tensor3D }, targets: ReturnType<typeof teacherTargets>): TeacherMatch[] {
-  const m: MatchIndices[] = matcher.match(student, targets);
+  return runStepsSync(matchToTeacherSteps(matcher, [student], targets))[0]!;
+}
+
+/** `matchToTeacher` for every student layer, with one host read of all of them (ForwardSteps). */
+export function* matchToTeacherSteps(matcher: HungarianMatcher, layers: ReadonlyArray<{ logits: tf.Tensor3D; boxes: tf.Tensor3D }>, targets: ReturnType<typeof teacherTargets>): ForwardSteps<TeacherMatch[][]> {
+  const host = yield* matcher.readSteps(layers);
+  return layers.map((layer, l) => toTeacherMatch(matcher.matchHost(layer, host[l]!, targets), targets));
+}
+
+function toTeacherMatch(m: MatchIndices[], targets: ReturnType<typeof teacherTargets>): TeacherMatch[] {
   return m.map((mi, i) => ({ studentIdx: mi.queryIdx, teacherIdx: Int32Array.from(mi.targetIdx, (t) => targets[i]!.teacherIdx[t]!) }));
 }
 
@@ -126,7 +135,8 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
     return { weightSum, batch: p.logits.shape[0], points };
   }
 
-  losses({ outputs, prepared }: LossContext<PreparedDetections>): LossTerms {
+  /** Reads the student's outputs for the matching: the model's own matching read them already, so no extra device read. */
+  *losses({ outputs, prepared }: LossContext<PreparedDetections>): ForwardSteps<LossTerms> {
     const det = outputs?.detection;
     if (!det || det.logits.length === 0) throw new DetkitError('MODEL_CONTRACT', 'hungarian-logits: the student\'s forwardTrain did not expose outputs.detection');
     const [b, qs, c] = det.logits[0]!.shape;
@@ -134,10 +144,12 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
     // At most as many teacher targets as the student has queries, or some would stay unmatched.
     const targets = teacherTargets(prepared.hostLogits, prepared.hostBoxes, prepared.logits.shape, Math.min(this.maxTargets, qs));
     const layers = det.logits.length;
+    const studentLayers = det.logits.map((logits, l) => ({ logits, boxes: det.boxes[l]! }));
+    const matches = yield* matchToTeacherSteps(this.matcher, studentLayers, targets);
     const segments: KdSegment[] = [];
     for (let l = 0; l < layers; l++) {
-      const layer = { logits: det.logits[l]!, boxes: det.boxes[l]! };
-      const match = matchToTeacher(this.matcher, layer, targets);
+      const layer = studentLayers[l]!;
+      const match = matches[l]!;
       const sRows: number[] = [];
       const tRows: number[] = [];
       match.forEach((m, i) => m.studentIdx.forEach((s, k) => (sRows.push(i * qs + s), tRows.push(i * qt + m.teacherIdx[k]!))));

@@ -1,4 +1,4 @@
-import type { Batch, LossTerms, ReplicaContext } from '@detkit/core';
+import type { Batch, ForwardSteps, LossTerms, ReplicaContext } from '@detkit/core';
 import type { QueryGroupDetector, QueryGroupTrainOutputs } from '@detkit/detectors';
 
 /** What a method computed from the teacher before the tape; kept until the iteration ends. */
@@ -33,14 +33,15 @@ export interface LossContext<P extends Prepared = Prepared> {
  * timing; a method says what the teacher computes and which loss terms come out of it.
  *
  * `prepare` runs in `beforeIter`, OUTSIDE the student's gradient tape (teacher forward never
- * taped); `losses` runs in `afterForward`, inside the tape, synchronously.
+ * taped); `losses` runs in `afterForward`, inside the tape, synchronously; a method that must
+ * see student values on the host returns ForwardSteps (the runner reads them asynchronously).
  */
 export interface DistillMethod<P extends Prepared = Prepared> {
   readonly name: string;
   /** False for `none`: no teacher is loaded and no term is produced. */
   readonly needsTeacher: boolean;
   prepare(ctx: PrepareContext): Promise<P>;
-  losses(ctx: LossContext<P>): LossTerms;
+  losses(ctx: LossContext<P>): LossTerms | ForwardSteps<LossTerms>;
   /** Every term `losses` must produce for this student (a missing one is an error). */
   expectedTerms(student: QueryGroupDetector): string[];
 }

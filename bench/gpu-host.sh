@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Speed on a GPU (issue #9, item 3): detkit's `bench gpu` (tfjs WebGPU on Dawn) and the PyTorch
+# reference (bench/torch_dab_detr.py), student and teacher, batch 8 of 64x64 and 32 of 256x256,
+# on a bare GPU host (no Node, no network; NVIDIA driver + Vulkan ICD, python3 with torch).
+# Recipe: ../shared/docs/webgpu.md, "Running on a bare GPU host".
+#
+#   bash bench/gpu-host.sh prepare   # here: fills .gpu/ and .gl/ (git-ignored, ~35 MB)
+#   bash bench/gpu-host.sh run       # there: writes $OUT (default .gpu/out): detkit.json/.log,
+#                                    #   torch-student.json, torch-teacher.json, torch.log,
+#                                    #   summary.txt, nvidia-smi.txt
+# With the session's device tool:   run(command="bash bench/gpu-host.sh run", carry=[".gpu", ".gl"])
+# Env for `run`: BENCH_ITERS (default 10), VK_DRIVER_FILES (default: NVIDIA's ICD), TORCH_ITERS (20).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+prepare() {
+  local exclude
+  exclude=$(git rev-parse --git-path info/exclude)
+  mkdir -p "$(dirname "$exclude")"
+  for d in /.gpu/ /.gl/; do grep -qxF "$d" "$exclude" 2>/dev/null || echo "$d" >> "$exclude"; done
+  rm -rf .gpu .gl
+  mkdir -p .gpu/node_modules/webgpu/dist/linux-x64 .gl
+  echo "node $(node --version) -> .gpu/node.xz"
+  xz -T2 -6 -c "$(readlink -f "$(command -v node)")" > .gpu/node.xz
+  # Dawn: the npm 'webgpu' package reduced to what loads on linux-x64.
+  cp node_modules/webgpu/index.js node_modules/webgpu/package.json .gpu/node_modules/webgpu/
+  xz -T2 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > .gpu/node_modules/webgpu/dist/linux-x64/dawn.node.xz
+  # detkit + tfjs (+ tfjs-backend-webgpu) in one file; --ignore-annotations keeps tfjs's kernel
+  # registrations (its sideEffects lists would drop them).
+  npx esbuild bench/gpu.ts --bundle --platform=node --format=esm --conditions=source --external:webgpu \
+    --ignore-annotations --log-level=warning --outfile=.gpu/bench-gpu.mjs \
+    --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
+  cp bench/torch_dab_detr.py .gpu/
+  # The Vulkan loader, as a .deb for amd64 (the host has the NVIDIA driver but no libvulkan1).
+  mkdir -p /tmp/gpu-host-apt/partial
+  local o=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/gpu-host-apt)
+  apt-get "${o[@]}" update -qq
+  (cd .gl && apt-get "${o[@]}" download libvulkan1 >/dev/null)
+  du -sh .gpu .gl
+}
+
+run() {
+  local out=${OUT:-.gpu/out}
+  mkdir -p "$out"
+  out=$(cd "$out" && pwd)
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+  cd .gpu
+  [ -x node ] || { xz -dc node.xz > node && chmod +x node; }
+  local dawn=node_modules/webgpu/dist/linux-x64/dawn.node
+  [ -f "$dawn" ] || xz -dc "$dawn.xz" > "$dawn"
+  (nvidia-smi || true) > "$out/nvidia-smi.txt" 2>&1
+  echo "== detkit (tfjs WebGPU on Dawn)"
+  BENCH_GPU_JSON="$out/detkit.json" BENCH_ITERS=${BENCH_ITERS:-10} ./node bench-gpu.mjs 2>&1 | grep -v '^ \|^Warning: \|^$' | tee "$out/detkit.log" || true
+  echo "== PyTorch"
+  python3 torch_dab_detr.py --iters "${TORCH_ITERS:-20}" --json "$out/torch-student.json" 2>&1 | tee "$out/torch.log" || true
+  python3 torch_dab_detr.py --teacher --iters "${TORCH_ITERS:-20}" --json "$out/torch-teacher.json" 2>&1 | tee -a "$out/torch.log" || true
+  ./node -e '
+    const fs = require("fs"); const dir = process.argv[1]; const read = (f) => { try { return JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8")); } catch { return undefined; } };
+    const d = read("detkit.json"); const t = [read("torch-student.json"), read("torch-teacher.json")].filter(Boolean).flatMap((x) => x.rows);
+    const lines = [`detkit: ${d ? d.where : "no figures"}`, "model    batch        detkit ms/it  torch ms/it  ratio  detkit ms/img  torch ms/img  dispatches  host reads"];
+    for (const r of d ? d.rows : []) {
+      const p = t.find((x) => x.model === r.model && x.batch === r.batch && x.size === r.size);
+      const ratio = p ? (r.msPerIter / p.msPerIter).toFixed(1) + "x" : "-";
+      lines.push([r.model.padEnd(8), `${r.batch}x${r.size}x${r.size}`.padEnd(12), r.msPerIter.toFixed(1).padStart(12), (p ? p.msPerIter.toFixed(1) : "-").padStart(12), ratio.padStart(6), r.msPerImage.toFixed(2).padStart(14), (p ? p.msPerImage.toFixed(2) : "-").padStart(13), String(r.perStep.dispatches).padStart(11), String(r.perStep.reads).padStart(11)].join(" "));
+    }
+    fs.writeFileSync(`${dir}/summary.txt`, lines.join("\n") + "\n"); console.log(lines.join("\n"));
+  ' "$out"
+}
+
+case "${1:-}" in
+  prepare) prepare ;;
+  run) run ;;
+  *) echo "usage: bash bench/gpu-host.sh prepare|run" >&2; exit 64 ;;
+esac

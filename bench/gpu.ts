@@ -1,0 +1,167 @@
+// The DAB-DETR student and teacher on the webgpu backend, through the runner's own training step
+// (forward, asynchronous matching read, backward, one readout, clipping, AdamW): ms per training
+// iteration, ms per inference image, and per step the tfjs kernels run, GPU programs dispatched,
+// queue submits and device->host reads.
+//   npm run bench -- gpu
+// Runs on any WebGPU adapter. On a software one (SwiftShader) only the 64x64 batch-8 cases run,
+// for one warm-up and one measured iteration, unless BENCH_GPU_CASES=all / BENCH_ITERS=n
+// (default 10 after 2 warm-ups on hardware). BENCH_BACKEND=wasm (or any choice) times the same on another backend.
+// BENCH_GPU_JSON=file also writes the figures as JSON (bench/gpu-host.sh collects them).
+// Batches are random images with 1-3 random boxes (as bench/torch_dab_detr.py), and nothing here
+// loads a file at run time, so esbuild bundles it for a bare GPU host (bench/gpu-host.sh).
+import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  createOptimizer, createRegistry, createServices, selectBackend, silentLogger, trainStep, validateConfig, webGpuAdapter,
+  type Batch, type BatchTarget, type ForwardSteps, type LossTerms, type TrainableModel,
+} from '@detkit/core';
+import { registerDetectors } from '@detkit/detectors';
+import student from '../configs/dab-detr/mnist-student.js';
+import teacher from '../configs/dab-detr/mnist-teacher.js';
+import { countStepCosts, type StepCounts } from './step-counters.js';
+
+const CONFIGS = [['student', student], ['teacher', teacher]] as const;
+const SIZES: ReadonlyArray<{ batch: number; size: number }> = [
+  { batch: 8, size: 64 },
+  { batch: 32, size: 256 },
+];
+
+type Model = TrainableModel & { trainableParameters(): Array<[string, tf.Variable]>; dispose(): void; numParameters(): number };
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(2));
+
+/** Random images in [0,1) with 1-3 boxes each (deterministic in `seed`). */
+function syntheticBatch(b: number, size: number, seed: number): Batch {
+  let s = seed >>> 0;
+  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const images = tf.tensor4d(Float32Array.from({ length: b * size * size * 3 }, r), [b, size, size, 3]);
+  const targets: BatchTarget[] = Array.from({ length: b }, (_, i) => {
+    const n = 1 + Math.floor(r() * 3);
+    const boxes = Float32Array.from({ length: 4 * n }, (_, k) => (k % 4 < 2 ? 0.2 + 0.6 * r() : 0.1 + 0.2 * r()));
+    return { boxes, labels: Int32Array.from({ length: n }, () => Math.floor(r() * 10)), imageId: i, height: size, width: size, origHeight: size, origWidth: size };
+  });
+  return { images, masks: tf.ones([b, size, size]) as tf.Tensor3D, targets };
+}
+
+function* lossSteps(model: TrainableModel, batch: Batch): ForwardSteps<LossTerms> {
+  const f = model.forwardTrainSteps ? yield* model.forwardTrainSteps(batch) : model.forwardTrain(batch);
+  return f.losses;
+}
+
+export interface GpuRow {
+  model: string;
+  batch: number;
+  size: number;
+  params: number;
+  msPerIter: number;
+  msPerImage: number;
+  perStep: StepCounts;
+  /** GPU dispatches of the last measured step by the tfjs kernel that issued them, most first. */
+  topDispatches: Array<[string, number]>;
+  tensorsFlat: boolean;
+}
+
+async function measure(name: string, raw: unknown, batch: number, size: number, iters: number, warmup: number): Promise<GpuRow> {
+  const config = validateConfig(raw, `configs/dab-detr/mnist-${name}.ts`);
+  const registry = createRegistry(createServices({ logger: silentLogger, seed: config.seed, backend: tf.getBackend() }).services);
+  registerDetectors(registry.pluginContext('@detkit/detectors'));
+  const model = await registry.build<Model>('detector', config.model);
+  const batches = [syntheticBatch(batch, size, 1), syntheticBatch(batch, size, 2)];
+  const params = model.trainableParameters();
+  const optimizer = createOptimizer(config.train.optimizer, params);
+  const lr = config.train.optimizer.lr;
+  model.train();
+  const times: number[] = [];
+  const counts: StepCounts[] = [];
+  const tensors: number[] = [];
+  let top: Array<[string, number]> = [];
+  const counter = countStepCosts();
+  try {
+    for (let i = 0; i < warmup + iters; i++) {
+      counter.take();
+      const t0 = performance.now();
+      const out = await trainStep(params, () => lossSteps(model, batches[i % 2]!), optimizer, lr, config.train.clipGradNorm);
+      const ms = performance.now() - t0; // the step ends on its readout: the device work is done
+      if (!Number.isFinite(out.totalLoss)) throw new Error(`${name}: loss ${out.totalLoss} at iteration ${i}`);
+      if (i >= warmup) {
+        top = [...counter.byKernel()].sort((a, b) => b[1] - a[1]);
+        times.push(ms);
+        counts.push(counter.take());
+        tensors.push(tf.memory().numTensors);
+      }
+    }
+    model.eval();
+    const predictTimes: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      await model.predict(batches[0]!);
+      if (r > 0) predictTimes.push(performance.now() - t0);
+    }
+    const pick = (k: keyof StepCounts) => median(counts.map((c) => c[k]));
+    return {
+      model: name, batch, size, params: model.numParameters(),
+      msPerIter: median(times),
+      msPerImage: median(predictTimes) / batch,
+      perStep: { kernels: pick('kernels'), dispatches: pick('dispatches'), submits: pick('submits'), reads: pick('reads') },
+      topDispatches: top,
+      tensorsFlat: tensors.every((n) => n === tensors[0]),
+    };
+  } finally {
+    counter.stop();
+    optimizer.dispose();
+    batches.forEach((b) => tf.dispose([b.images, b.masks]));
+    model.dispose();
+  }
+}
+
+function printTable(title: string, rows: string[][]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  console.log(`\n${title}`);
+  for (const [i, r] of rows.entries()) {
+    console.log('  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+    if (i === 0) console.log('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+export async function run(): Promise<GpuRow[]> {
+  let selected;
+  try {
+    selected = await selectBackend({ backend: process.env['BENCH_BACKEND'] ?? 'webgpu', logger: silentLogger });
+  } catch (e) {
+    console.log(`skipped: ${(e as Error).message}`);
+    return [];
+  }
+  const adapter = webGpuAdapter();
+  const software = adapter?.software ?? true;
+  const all = process.env['BENCH_GPU_CASES'] === 'all' || !software;
+  const iters = Number(process.env['BENCH_ITERS'] ?? (software ? 1 : 10));
+  const warmup = software ? 1 : 2; // shader compilation and buffer pools fill on the first iterations
+  const sizes = all ? SIZES : SIZES.slice(0, 1);
+  const where = adapter ? `webgpu on ${adapter.vendor} ${adapter.architecture} (${adapter.description})` : selected.name;
+  console.log(`backend: ${selected.reason}`);
+  if (!all) console.log(`${where} is not a hardware GPU: only batch 8 of 64x64 (BENCH_GPU_CASES=all for the rest)`);
+  const rows: GpuRow[] = [];
+  for (const { batch, size } of sizes) {
+    for (const [name, cfg] of CONFIGS) rows.push(await measure(name, cfg, batch, size, iters, warmup));
+  }
+  printTable(
+    `DAB-DETR, ${where}; the runner's training step (AdamW, clip 0.1); median of ${iters} iterations after ${warmup}; counts per training step`,
+    [
+      ['model', 'batch', 'params', 'ms/train iter', 'ms/image infer', 'tfjs kernels', 'GPU dispatches', 'submits', 'host reads', 'tensors flat'],
+      ...rows.map((r) => [r.model, `${r.batch}x${r.size}x${r.size}`, r.params.toLocaleString('en-US'), fmt(r.msPerIter), fmt(r.msPerImage), String(r.perStep.kernels), String(r.perStep.dispatches), String(r.perStep.submits), String(r.perStep.reads), r.tensorsFlat ? 'yes' : 'NO']),
+    ],
+  );
+  for (const r of rows) {
+    if (r.perStep.dispatches === 0) continue;
+    console.log(`  ${r.model} ${r.batch}x${r.size}: dispatches by tfjs kernel: ${r.topDispatches.slice(0, 14).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  }
+  const json = process.env['BENCH_GPU_JSON'];
+  if (json) writeFileSync(json, JSON.stringify({ where, backend: selected.reason, iters, rows }, null, 2) + '\n');
+  return rows;
+}
+
+export const section = { name: 'gpu', run: async () => void (await run()) };
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();

@@ -38,13 +38,14 @@ async function gradients(model: TrainableModel, hooks: readonly Hook[], batch: B
   await list.beforeIter(state, batch);
   let grads = new Map<string, Float32Array>();
   const recorder: Optimizer = {
-    step: (g) => void (grads = new Map([...g].map(([n, t]) => [n, (t.dataSync() as Float32Array).slice()]))),
+    // Clipping reaches the optimizer as a gradient scale (folded into the update): record the clipped gradient.
+    step: (g, _lr, scale = 1) => void (grads = new Map([...g].map(([n, t]) => [n, (t.dataSync() as Float32Array).map((v) => v * scale)]))),
     stateDict: () => new Map(),
     loadStateDict() {},
     dispose() {},
   };
   model.train();
-  const outcome = trainStep(model.trainableParameters(), () => list.collectLosses(state, batch, model.forwardTrain(batch)), recorder, 1e-3, 0.1, reduce);
+  const outcome = await trainStep(model.trainableParameters(), () => list.collectLosses(state, batch, model.forwardTrain(batch)), recorder, 1e-3, 0.1, reduce);
   await list.afterIter(state, { iter: 1, epoch: 0, lr: 1e-3, ...outcome, stepMs: 0, dataMs: 0 });
   tf.dispose([batch.images, batch.masks]);
   return { grads, losses: outcome.losses, gradNorm: outcome.gradNorm };

@@ -1,6 +1,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
+import { runStepsSync } from '@detkit/core';
 import type { Batch } from '@detkit/core';
 import type { QueryGroupDetector } from '@detkit/detectors';
 import { GtMatchedLogitsDistillation, smoothL1 } from '../src/kd-detr.js';
@@ -69,7 +70,7 @@ test.serial('gt-matched-logits: pairs share a ground-truth box, each student lay
     logits: [tf.tensor3d(studentFirst.logits.flat(), [2, 4, C]), tf.tensor3d(studentFinal.logits.flat(), [2, 4, C])],
     boxes: [tf.tensor3d(studentFirst.boxes.flat(), [2, 4, 4]), tf.tensor3d(studentFinal.boxes.flat(), [2, 4, 4])],
   };
-  const terms = method.losses({ outputs: { detection: det }, batch: b, prepared } as never);
+  const terms = runStepsSync(method.losses({ outputs: { detection: det }, batch: b, prepared } as never));
   t.deepEqual(Object.keys(terms).sort(), ['kd_gtmatch_bbox', 'kd_gtmatch_bbox_0', 'kd_gtmatch_cls', 'kd_gtmatch_cls_0']);
   t.deepEqual(method.expectedTerms({ numDecoderLayers: 2 } as QueryGroupDetector).sort(), Object.keys(terms).sort());
   const got = (k: string) => terms[k]!.dataSync()[0]!;
@@ -92,7 +93,7 @@ test.serial('gt-matched-logits: a batch without objects gives zero terms, not Na
   const b = { ...batch(), targets: batch().targets.map((x) => ({ ...x, boxes: new Float32Array(0), labels: new Int32Array(0) })) };
   const prepared = await method.prepare({ teacher: fakeTeacher, batch: b, iter: 0 });
   const det = { logits: [tf.tensor3d(studentFinal.logits.flat(), [2, 4, C])], boxes: [tf.tensor3d(studentFinal.boxes.flat(), [2, 4, 4])] };
-  const terms = method.losses({ outputs: { detection: det }, batch: b, prepared } as never);
+  const terms = runStepsSync(method.losses({ outputs: { detection: det }, batch: b, prepared } as never));
   t.deepEqual(Object.fromEntries(Object.entries(terms).map(([k, v]) => [k, v.dataSync()[0]])), { kd_gtmatch_cls: 0, kd_gtmatch_bbox: 0 });
   prepared.dispose();
 });

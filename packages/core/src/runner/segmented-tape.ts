@@ -82,15 +82,23 @@ export class SegmentedTape {
   gradients(y: tf.Scalar, vars: tf.Variable[]): Record<string, tf.Tensor> {
     this.assertIdle('compute gradients');
     const nodes = this.nodes;
-    const { value, grads } = tf.variableGrads(() => {
-      // variableGrads starts an empty tape; what was recorded comes first, in order.
-      const tape = this.engine.state.activeTape!;
-      for (const n of nodes) tape.push(n);
-      return y;
-    }, vars);
-    void value; // `y` itself: still owned by the step's scope
-    nodes.length = 0; // variableGrads freed their saved tensors
-    return grads as Record<string, tf.Tensor>;
+    try {
+      const { value, grads } = tf.variableGrads(() => {
+        // variableGrads starts an empty tape; what was recorded comes first, in order.
+        const tape = this.engine.state.activeTape!;
+        for (const n of nodes) tape.push(n);
+        return y;
+      }, vars);
+      void value; // `y` itself: still owned by the step's scope
+      nodes.length = 0; // variableGrads freed their saved tensors
+      return grads as Record<string, tf.Tensor>;
+    } finally {
+      // tfjs leaves its tape installed when a gradient function throws (e.g. a data-parallel
+      // collective aborted mid-backward): restore the idle engine the constructor checked.
+      const s = this.engine.state;
+      s.activeTape = null;
+      s.gradientDepth = 0;
+    }
   }
 
   /** Frees every tensor of the step's scope except `keep` (and kept ones), and any saved by the tape. */

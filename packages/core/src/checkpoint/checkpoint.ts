@@ -87,7 +87,7 @@ export async function saveCheckpoint(path: string, parts: SaveCheckpointParts): 
     hookNames.push(hook);
     for (const [name, t] of state) tensors.set(`hook.${hook}.${name}`, t);
   }
-  refuseNonFiniteSave(path, tensors);
+  await refuseNonFiniteSave(path, tensors);
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     iter: parts.iter,
@@ -107,16 +107,16 @@ export async function saveCheckpoint(path: string, parts: SaveCheckpointParts): 
  * A diverged model must not overwrite a good checkpoint: NaN/Inf weights or optimizer state
  * throw LOSS_NOT_FINITE naming the tensor, before anything is written.
  */
-function refuseNonFiniteSave(path: string, tensors: Map<string, tf.Tensor>): void {
-  const bad = firstNonFinite(tensors);
+async function refuseNonFiniteSave(path: string, tensors: Map<string, tf.Tensor>): Promise<void> {
+  const bad = await firstNonFinite(tensors);
   if (bad) {
     throw new DetkitError('LOSS_NOT_FINITE', `Training diverged: not writing ${path}: ${describeNonFinite(bad)}`, { path, tensor: bad.name });
   }
 }
 
 /** Non-finite parameters or optimizer state make a checkpoint useless: refuse it at load, naming the tensor. */
-function refuseNonFiniteLoad(path: string, tensors: Map<string, tf.Tensor>): void {
-  const bad = firstNonFinite([...tensors].filter(([k]) => !k.startsWith('hook.')));
+async function refuseNonFiniteLoad(path: string, tensors: Map<string, tf.Tensor>): Promise<void> {
+  const bad = await firstNonFinite([...tensors].filter(([k]) => !k.startsWith('hook.')));
   if (bad) {
     throw corrupt(path, `${describeNonFinite(bad)}: the model had diverged when this was saved; use an earlier checkpoint`);
   }
@@ -132,7 +132,7 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   const disposeAll = () => tensors.forEach((t) => t.dispose());
   try {
     const meta = parseMeta(path, metadata);
-    refuseNonFiniteLoad(path, tensors);
+    await refuseNonFiniteLoad(path, tensors);
     const model = new Map<string, tf.Tensor>();
     const optimizer = new Map<string, tf.Tensor>();
     const hooks = new Map<string, Map<string, tf.Tensor>>();
@@ -180,7 +180,7 @@ function corrupt(path: string, problem: string): DetkitError {
 
 /** Writes only the model's parameters and buffers under their own names (for export/teachers). */
 export async function saveModelOnly(path: string, module: Module, metadata: Record<string, string> = {}): Promise<void> {
-  refuseNonFiniteSave(path, module.stateDict());
+  await refuseNonFiniteSave(path, module.stateDict());
   await writeSafetensors(path, module.stateDict(), { ...metadata, format: WEIGHTS_FORMAT, detkitVersion: detkitVersion() });
 }
 
@@ -193,7 +193,7 @@ export async function loadModelWeights(path: string): Promise<Map<string, tf.Ten
   const { tensors, metadata } = await readSafetensors(path);
   const weights = modelWeightsOf(tensors, metadata);
   try {
-    refuseNonFiniteLoad(path, weights);
+    await refuseNonFiniteLoad(path, weights);
   } catch (e) {
     weights.forEach((t) => t.dispose());
     throw e;
@@ -220,7 +220,7 @@ export async function exportWeights(from: string, to: string): Promise<{ tensors
   const { tensors, metadata } = await readSafetensors(from);
   const weights = modelWeightsOf(tensors, metadata);
   try {
-    refuseNonFiniteLoad(from, weights);
+    await refuseNonFiniteLoad(from, weights);
     const meta: Record<string, string> = { format: WEIGHTS_FORMAT, detkitVersion: detkitVersion(), exportedFrom: basename(from) };
     let iter: number | undefined;
     if (metadata?.format === CHECKPOINT_FORMAT && metadata.detkit) {

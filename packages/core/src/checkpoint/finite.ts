@@ -11,12 +11,13 @@ export interface NonFinite {
 
 /**
  * The first float tensor holding NaN or +-Infinity, or undefined. Reads each float tensor to
- * the host once: meant for load and save, where the data passes through the host anyway.
+ * the host once (asynchronously: webgpu has no synchronous read in Node): meant for load and
+ * save, where the data passes through the host anyway.
  */
-export function firstNonFinite(tensors: Iterable<[string, tf.Tensor]>): NonFinite | undefined {
+export async function firstNonFinite(tensors: Iterable<[string, tf.Tensor]>): Promise<NonFinite | undefined> {
   for (const [name, t] of tensors) {
     if (t.dtype !== 'float32') continue;
-    const data = t.dataSync() as Float32Array;
+    const data = (await t.data()) as Float32Array;
     let count = 0;
     let first = 0;
     for (let i = 0; i < data.length; i++) {

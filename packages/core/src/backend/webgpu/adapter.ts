@@ -68,10 +68,9 @@ async function ask(dawn: DawnModule): Promise<{ gpu: GpuLike; adapter: AdapterLi
   return { gpu, adapter: await gpu.requestAdapter({ powerPreference: 'high-performance' }) };
 }
 
-/** The SwiftShader driver file to add, or why there is none. */
-export function swiftShaderIcd(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const path = env['DETKIT_SWIFTSHADER_ICD'] || DEBIAN_SWIFTSHADER_ICD;
-  return existsSync(path) ? path : undefined;
+/** Where the SwiftShader driver file is looked for: DETKIT_SWIFTSHADER_ICD, else Debian's path. */
+export function swiftShaderIcdPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env['DETKIT_SWIFTSHADER_ICD'] || DEBIAN_SWIFTSHADER_ICD;
 }
 
 export async function findAdapter(dawn: DawnModule, allowSoftware: boolean): Promise<AdapterSearch> {
@@ -82,9 +81,9 @@ export async function findAdapter(dawn: DawnModule, allowSoftware: boolean): Pro
     return { ok: false, why: `only a software adapter, ${adapterLabel(info)}, which 'auto' never picks (ask for --backend webgpu to use it)` };
   }
   if (!allowSoftware) return { ok: false, why: 'no WebGPU hardware adapter (Dawn found no usable Vulkan device)' };
-  const icd = swiftShaderIcd();
-  if (!icd) {
-    return { ok: false, why: `no WebGPU adapter: no usable Vulkan device, and no SwiftShader driver at ${DEBIAN_SWIFTSHADER_ICD} (install Debian's chromium and libvulkan1, or point DETKIT_SWIFTSHADER_ICD at a vk_swiftshader_icd.json)` };
+  const icd = swiftShaderIcdPath();
+  if (!existsSync(icd)) {
+    return { ok: false, why: `no WebGPU adapter: no usable Vulkan device, and no SwiftShader driver at ${icd} (install Debian's chromium and libvulkan1, or point DETKIT_SWIFTSHADER_ICD at a vk_swiftshader_icd.json)` };
   }
   const before = process.env['VK_ADD_DRIVER_FILES'];
   process.env['VK_ADD_DRIVER_FILES'] = before ? `${before}:${icd}` : icd;

@@ -170,7 +170,7 @@ results.forEach((r) => {
 const lines = [
   '# KD-DETR ablation on MNIST-detection',
   '',
-  `Student ${a['student-config']}, teacher ${a['teacher-config']} (${checkpoint}); ${iters} iterations per run, seeds ${seeds.join(', ')}; ` +
+  `Student ${a['student-config']}, teacher ${a['teacher-config']} (${a['teacher-checkpoint']}); ${iters} iterations per run, seeds ${seeds.join(', ')}; ` +
     `${settings.trainCount} training images, ${settings.valCount} validation images, ${general} general points, klNormalizer '${klNormalizer}'. ` +
     'AP in percent: mean ± sample std over seeds [min, max]; n: seeds finished.',
   '',

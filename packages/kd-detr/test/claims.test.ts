@@ -39,3 +39,15 @@ test('signed AP points: sign, rounding, no negative zero; one seed shows no spre
   const md = claimsTable([{ text: 'a beats b', better: 'a', worse: 'b' }], new Map([['a', runs({ 0: 0.022 })], ['b', runs({ 0: 0.022 })]]));
   t.regex(md, /\| a beats b \| 0\.0 \| 0\/1 \| does not hold \|/);
 });
+
+test('a gain that prints as 0.0 AP points is no win (judged as printed)', (t) => {
+  const ap = new Map([
+    ['a', new Map([[0, 0.34200546]])],
+    ['b', new Map([[0, 0.3419453]])],
+  ]);
+  const r = judge({ text: 'a beats b', better: 'a', worse: 'b' }, ap);
+  t.is(r.verdict, 'does not hold');
+  t.is(r.cleared, 0);
+  const clear = judge({ text: 'a beats b', better: 'a', worse: 'b' }, new Map([['a', new Map([[0, 0.343]])], ['b', new Map([[0, 0.3419]])]]));
+  t.is(clear.verdict, 'holds');
+});

@@ -56,8 +56,9 @@ export function judge(claim: Claim, ap: ReadonlyMap<string, ApBySeed>): { verdic
   const gain = pairedGain(better, worse);
   if (gain.n === 0) return { verdict: 'not measured' };
   const threshold = claim.atLeast ?? 0;
-  const cleared = gain.diffs.filter((d) => d > threshold).length;
-  if (!(gain.mean > threshold)) return { verdict: 'does not hold', gain, cleared };
+  // Judged on gains as printed (0.1 AP points), so a +0.00006 difference shown as 0.0 is no win.
+  const cleared = gain.diffs.filter((d) => asPrinted(d) > threshold).length;
+  if (!(asPrinted(gain.mean) > threshold)) return { verdict: 'does not hold', gain, cleared };
   const clear = cleared === gain.n && (gain.n < 2 || gain.mean - threshold > gain.std);
   return { verdict: clear ? 'holds' : 'holds, within seed spread', gain, cleared };
 }
@@ -71,6 +72,11 @@ export function claimsTable(claims: readonly Claim[], ap: ReadonlyMap<string, Ap
     lines.push(`| ${c.text} | ${g} | ${gain ? `${cleared}/${gain.n}` : 'n/a'} | ${verdict} |`);
   }
   return lines.join('\n');
+}
+
+/** A fraction rounded as the tables print it: 0.1 AP points. */
+function asPrinted(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 /** A fraction as signed AP points with one decimal: 0.012 -> '+1.2', -1e-17 -> '0.0'. */

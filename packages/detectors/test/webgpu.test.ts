@@ -3,24 +3,14 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import { applyGradients, computeGradients, createOptimizer, selectBackend, silentLogger, trainStep, type Batch, type ForwardSteps, type LossTerms } from '@detkit/core';
-import { DabDetr, SmallCnn } from '../src/detectors.js';
-import { disposeBatch, tinyBatch } from './detr-helpers.js';
+import type { DabDetr } from '../src/detectors.js';
+import { disposeBatch, tinyBatch, tinyDabDetr } from './detr-helpers.js';
 import { hostParams, probeWebGpu, scaledError, setParams } from './webgpu-helpers.js';
 
 const probe = await probeWebGpu();
 
 function model(): DabDetr {
-  return new DabDetr({
-    numClasses: 3,
-    backbone: new SmallCnn({ channels: [8, 16], seed: 1 }),
-    hiddenDim: 16,
-    numHeads: 2,
-    numEncoderLayers: 1,
-    numDecoderLayers: 2,
-    dimFeedforward: 32,
-    numQueries: 6,
-    seed: 3,
-  });
+  return tinyDabDetr();
 }
 
 /** The model's loss terms as the runner computes them (matching read asynchronously mid-pass). */

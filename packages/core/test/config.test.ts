@@ -198,3 +198,27 @@ test('findNonFiniteNumber finds overflowing literals outside strings only; forma
   t.is(formatValue(undefined), 'undefined');
   t.is(formatValue('x'.repeat(100), 10), '"xxxxxx...');
 });
+
+test('a .ts config loads as an ES module in a folder without "type": "module", with one copy of core and tfjs', async (t) => {
+  // As a user's project has it: no package.json type, @detkit/core under node_modules. Plain
+  // `node` on the built CLI code (no `--import tsx`), as `npx detkit` runs.
+  const { spawnSync } = await import('node:child_process');
+  const { mkdirSync, symlinkSync, statSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const core = fileURLToPath(new URL('..', import.meta.url));
+  const built = join(core, 'dist/config/ts-loader.js');
+  t.true(statSync(built).mtimeMs >= statSync(join(core, 'src/config/ts-loader.ts')).mtimeMs, 'packages/core/dist is older than its source: run `npm run build`');
+  const project = mkdtempSync(join(tmpdir(), 'detkit-user-project-'));
+  mkdirSync(join(project, 'node_modules/@detkit'), { recursive: true });
+  symlinkSync(core, join(project, 'node_modules/@detkit/core'), 'dir');
+  writeFileSync(join(project, 'sizes.ts'), `export const count: number = 24;\n`);
+  writeFileSync(
+    join(project, 'detkit.config.ts'),
+    `import { defineConfig } from '@detkit/core';\nimport { count } from './sizes.js';\nconst train: { type: string; count: number } = { type: 'shapes', count };\nexport default defineConfig({ model: { type: 'toy' }, data: { train } });\n`,
+  );
+  const script = `const core = await import(${JSON.stringify(join(core, 'dist/index.js'))}); const c = await core.loadConfig('detkit.config.ts'); console.log(JSON.stringify(c.config.data.train));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: project, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout.trim()), { type: 'shapes', count: 24 });
+  t.notRegex(r.stderr, /Platform .* has already been set/, 'a second tfjs was loaded');
+});

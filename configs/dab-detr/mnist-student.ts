@@ -7,7 +7,7 @@ import { defineConfig } from '@detkit/core';
 
 export default defineConfig({
   seed: 42,
-  workDir: 'work_dirs/dab-detr-mnist-student',
+  workDir: '../../work_dirs/dab-detr-mnist-student',
   model: {
     type: 'dab-detr',
     numClasses: 10,

@@ -8,7 +8,7 @@ import { defineConfig } from '@detkit/core';
 
 export default defineConfig({
   seed: 42,
-  workDir: 'work_dirs/dab-detr-mnist-teacher',
+  workDir: '../../work_dirs/dab-detr-mnist-teacher',
   model: {
     type: 'dab-detr',
     numClasses: 10,

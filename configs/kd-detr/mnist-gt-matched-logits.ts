@@ -6,10 +6,10 @@ import { defineConfig } from '@detkit/core';
 export default defineConfig({
   extends: '../dab-detr/mnist-student.ts',
   plugins: ['@detkit/kd-detr'],
-  workDir: 'work_dirs/kd-detr-mnist-gt-matched',
+  workDir: '../../work_dirs/kd-detr-mnist-gt-matched',
   distill: {
     type: 'kd-detr',
     method: 'gt-matched-logits',
-    teacher: { config: 'configs/dab-detr/mnist-teacher.ts', checkpoint: 'checkpoints/dab-detr-mnist-teacher.safetensors' },
+    teacher: { config: '../dab-detr/mnist-teacher.ts', checkpoint: '../../checkpoints/dab-detr-mnist-teacher.safetensors' },
   },
 });

@@ -5,10 +5,10 @@ import { defineConfig } from '@detkit/core';
 export default defineConfig({
   extends: '../dab-detr/mnist-student.ts',
   plugins: ['@detkit/kd-detr'],
-  workDir: 'work_dirs/kd-detr-mnist-hungarian',
+  workDir: '../../work_dirs/kd-detr-mnist-hungarian',
   distill: {
     type: 'kd-detr',
     method: 'hungarian-logits',
-    teacher: { config: 'configs/dab-detr/mnist-teacher.ts', checkpoint: 'checkpoints/dab-detr-mnist-teacher.safetensors' },
+    teacher: { config: '../dab-detr/mnist-teacher.ts', checkpoint: '../../checkpoints/dab-detr-mnist-teacher.safetensors' },
   },
 });

@@ -2,17 +2,17 @@
 // distilled from the teacher of configs/dab-detr/mnist-teacher.ts (300 general points + the
 // teacher's 50 queries, T = 10, lambdas 1/5/2, foreground re-weighting).
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-kd-detr.ts
-// (paths in `distill.teacher` are relative to the working directory).
+// (paths are relative to this file).
 import { defineConfig } from '@detkit/core';
 
 export default defineConfig({
   extends: '../dab-detr/mnist-student.ts',
   plugins: ['@detkit/kd-detr'],
-  workDir: 'work_dirs/kd-detr-mnist',
+  workDir: '../../work_dirs/kd-detr-mnist',
   distill: {
     type: 'kd-detr',
     method: 'kd-detr',
-    teacher: { config: 'configs/dab-detr/mnist-teacher.ts', checkpoint: 'checkpoints/dab-detr-mnist-teacher.safetensors' },
+    teacher: { config: '../dab-detr/mnist-teacher.ts', checkpoint: '../../checkpoints/dab-detr-mnist-teacher.safetensors' },
     samplers: [{ type: 'general', count: 300 }, { type: 'specific' }],
     temperature: 10,
     weights: { cls: 1, l1: 5, giou: 2 },

@@ -6,7 +6,7 @@ export default {
   // Paths are relative to this file; package names resolve from this folder.
   plugins: ['./index.ts'],
   seed: 1,
-  workDir: 'work_dirs/plugin-template',
+  workDir: '../../work_dirs/plugin-template',
   model: { type: 'template/tiny-detector', numClasses: 10, channels: 3, width: 16 },
   data: {
     train: { type: 'mnist-detection', split: 'train', count: 512, canvasSize: 64 },
@@ -14,8 +14,7 @@ export default {
     batchSize: 8,
   },
   train: { maxIters: 200, optimizer: { type: 'adamw', lr: 1e-3, weightDecay: 1e-4 }, logInterval: 20, evalInterval: 100, checkpointInterval: 100 },
-  hooks: [
-    { type: 'logger', interval: 20 },
-    { type: 'template/iteration-counter', every: 50 },
-  ],
+  // Added to the default hooks (logger, progress, checkpoint, eval), which keep their settings
+  // from `train`; `hooks: [...]` would replace them instead.
+  customHooks: [{ type: 'template/iteration-counter', every: 50 }],
 } satisfies DetkitConfigInput;

@@ -5,8 +5,8 @@ import { isDetkitError } from '../src/errors.js';
 import { createRegistry, createServices } from '../src/registry/index.js';
 import { silentLogger } from '../src/util/logger.js';
 
-function setup() {
-  const reg = createRegistry(createServices({ seed: 3, logger: silentLogger }).services);
+function setup(logger = silentLogger) {
+  const reg = createRegistry(createServices({ seed: 3, logger }).services);
   const calls: Record<string, unknown[]> = { loader: [], hook: [], evaluator: [] };
   const fakeModel = { forwardTrain() {}, predict: async () => [], namedParameters: () => [], classNames: ['a'] };
   reg.register('detector', 'toy', (p) => ({ ...fakeModel, params: p }));
@@ -73,4 +73,34 @@ test('buildRun: a detector that is not a TrainableModel is a MODEL_CONTRACT erro
   const e = await t.throwsAsync(buildRun(validateConfig({ ...base, model: { type: 'broken' } }, 'mem'), reg));
   t.true(isDetkitError(e, 'MODEL_CONTRACT'));
   t.regex(e!.message, /forwardTrain/);
+});
+
+test('customHooks are added to the defaults; defaultHooks tunes a default or leaves it out', async (t) => {
+  const { reg, calls } = setup();
+  const cfg = validateConfig({ ...base, customHooks: [{ type: 'ema', decay: 0.9 }], defaultHooks: { checkpoint: { interval: 3, keep: 2 }, eval: false } }, 'mem');
+  const opts = await buildRun(cfg, reg);
+  t.deepEqual(opts.hooks.map((h) => h.name), ['logger', 'checkpoint', 'ema', 'lr-schedule']);
+  t.deepEqual(calls.hook!.slice(0, 3), [
+    { type: 'logger', interval: 2 },
+    { type: 'checkpoint', interval: 3, keep: 2 },
+    { type: 'ema', decay: 0.9 },
+  ]);
+});
+
+test('a misspelt default hook name is refused; hooks cannot be combined with customHooks', async (t) => {
+  const bad = t.throws(() => validateConfig({ ...base, defaultHooks: { checkpiont: false } }, 'mem.json'));
+  t.regex(bad!.message, /defaultHooks/);
+  const { reg } = setup();
+  const both = await t.throwsAsync(buildRun(validateConfig({ ...base, hooks: [{ type: 'ema' }], customHooks: [{ type: 'ema' }] }, 'mem'), reg));
+  t.true(isDetkitError(both) && both.code === 'CONFIG_INVALID');
+  t.regex(both!.message, /customHooks/);
+});
+
+test('hooks: [...] without a checkpoint hook says so (never a silent drop)', async (t) => {
+  const warnings: string[] = [];
+  const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+  const { reg } = setup(logger);
+  await buildRun(validateConfig({ ...base, hooks: [{ type: 'logger' }] }, 'mem'), reg);
+  t.is(warnings.length, 1);
+  t.regex(warnings[0]!, /no progress or checkpoint hook \(no checkpoints are written\).*customHooks/);
 });

@@ -222,3 +222,24 @@ test('a .ts config loads as an ES module in a folder without "type": "module", w
   t.deepEqual(JSON.parse(r.stdout.trim()), { type: 'shapes', count: 24 });
   t.notRegex(r.stderr, /Platform .* has already been set/, 'a second tfjs was loaded');
 });
+
+test('paths in a config resolve against the file that declares them; --set paths against the working directory', async (t) => {
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir, 'paths/base'), { recursive: true });
+  write('paths/base/base.json', JSON.stringify({ ...minimal, workDir: 'runs/base', data: { train: { type: 'coco', annFile: 'ann/train.json', imageDir: '../images', label: 'stays' } } }));
+  const child = write(
+    'paths/child.ts',
+    `export default { extends: './base/base.json', workDir: '../runs/child', distill: { teacher: { config: 'teacher.ts', checkpoint: '/abs/t.safetensors' } }, data: { val: { type: 'coco', annFile: 'https://example.com/val.json' } } };`,
+  );
+  const { config } = await loadConfig(child);
+  t.is(config.workDir, join(dir, 'runs/child'));
+  t.like(config.data.train, { annFile: join(dir, 'paths/base/ann/train.json'), imageDir: join(dir, 'paths/images'), label: 'stays' });
+  t.deepEqual(config.distill, { teacher: { config: join(dir, 'paths/teacher.ts'), checkpoint: '/abs/t.safetensors' } });
+  t.is((config.data.val as { annFile: string }).annFile, 'https://example.com/val.json');
+  const set = await loadConfig(child, { overrides: ['workDir=out/here', 'data.train.annFile=a.json', 'train.maxIters=3'] });
+  t.is(set.config.workDir, join(process.cwd(), 'out/here'));
+  t.is((set.config.data.train as { annFile: string }).annFile, join(process.cwd(), 'a.json'));
+  // A config without workDir: the default is relative to the working directory.
+  const plain = write('paths/plain.json', JSON.stringify(minimal));
+  t.is((await loadConfig(plain)).config.workDir, 'work_dirs/run');
+});

@@ -39,16 +39,38 @@ export interface BuildRunOptions {
   skipVal?: boolean;
 }
 
-/** Hook types used when a config lists none; a default whose name is not registered is skipped. */
+/**
+ * The default hooks (logger, progress, checkpoint, eval when val data exists) with their settings
+ * from `train` and `defaultHooks`; a default set to `false` there is left out.
+ */
 export function defaultHookConfigs(config: DetkitConfig): TypedConfig[] {
   const t = config.train;
-  const hooks: TypedConfig[] = [
-    { type: 'logger', interval: t.logInterval },
-    { type: 'progress', interval: t.logInterval },
-    { type: 'checkpoint', interval: t.checkpointInterval },
-  ];
-  if (config.data.val) hooks.push({ type: 'eval', interval: t.evalInterval });
+  const implied: Record<string, Record<string, unknown>> = {
+    logger: { interval: t.logInterval },
+    progress: { interval: t.logInterval },
+    checkpoint: { interval: t.checkpointInterval },
+  };
+  if (config.data.val) implied.eval = { interval: t.evalInterval };
+  const hooks: TypedConfig[] = [];
+  for (const [type, params] of Object.entries(implied)) {
+    const setting = config.defaultHooks?.[type as keyof typeof implied];
+    if (setting === false) continue;
+    hooks.push({ ...params, ...setting, type });
+  }
   return hooks;
+}
+
+/** The config's hook list: `hooks` as given, or the defaults plus `customHooks`. */
+export function hookConfigs(config: DetkitConfig): { configs: TypedConfig[]; defaults: boolean } {
+  if (config.hooks && (config.customHooks || config.defaultHooks)) {
+    throw new DetkitError(
+      'CONFIG_INVALID',
+      "Invalid config: 'hooks' is the complete hook list (it replaces the defaults), so it cannot be combined with 'customHooks'/'defaultHooks': use one or the other",
+      { key: 'hooks' },
+    );
+  }
+  if (config.hooks) return { configs: config.hooks, defaults: false };
+  return { configs: [...defaultHookConfigs(config), ...(config.customHooks ?? [])], defaults: true };
 }
 
 /** Builds model, data, hooks and evaluator by registry name and returns what the Runner takes. */
@@ -96,18 +118,17 @@ export async function buildModel(config: DetkitConfig, registry: Registry): Prom
 export async function buildHooks(config: DetkitConfig, registry: Registry, options: Pick<BuildRunOptions, 'skipVal'> = {}): Promise<Hook[]> {
   const log = registry.services.logger;
   const hooks: Hook[] = [];
-  if (config.hooks) {
-    for (const h of config.hooks) hooks.push(await registry.build<Hook>('hook', h));
-  } else {
-    for (const h of defaultHookConfigs(config)) {
-      if (h.type === 'eval' && options.skipVal) continue;
-      if (!registry.has('hook', h.type)) {
-        log.debug(`default hook '${h.type}' is not registered (is @detkit/hooks installed?); skipped`);
-        continue;
-      }
-      hooks.push(await registry.build<Hook>('hook', h));
+  const { configs, defaults } = hookConfigs(config);
+  const defaultTypes = new Set(defaults ? defaultHookConfigs(config).map((h) => h.type) : []);
+  for (const h of configs) {
+    if (h.type === 'eval' && options.skipVal && defaultTypes.has('eval')) continue;
+    if (defaultTypes.has(h.type) && !registry.has('hook', h.type)) {
+      log.debug(`default hook '${h.type}' is not registered (is @detkit/hooks installed?); skipped`);
+      continue;
     }
+    hooks.push(await registry.build<Hook>('hook', h));
   }
+  if (!defaults && configs.length > 0) warnDroppedDefaults(configs, log);
   if (config.train.lrSchedule) hooks.push(await registry.build<Hook>('hook', config.train.lrSchedule));
   // The distillation plugin owns `distill`; with a `type` it names the hook that implements it.
   if (config.distill && typeof config.distill.type === 'string') {
@@ -115,6 +136,14 @@ export async function buildHooks(config: DetkitConfig, registry: Registry, optio
   }
 
   return hooks;
+}
+
+/** `hooks: [...]` replaces the defaults: say which ones this run goes without, so it is never silent. */
+function warnDroppedDefaults(configs: readonly TypedConfig[], log: Registry['services']['logger']): void {
+  const listed = new Set(configs.map((h) => h.type));
+  const dropped = ['progress', 'checkpoint'].filter((d) => !listed.has(d));
+  if (dropped.length === 0) return;
+  log.warn(`config 'hooks' replaces the default hooks: this run has no ${dropped.join(' or ')} hook${dropped.includes('checkpoint') ? ' (no checkpoints are written)' : ''}; use 'customHooks' to add hooks and keep the defaults`);
 }
 
 async function buildLoader(registry: Registry, config: DetkitConfig, dataset: Dataset, split: 'train' | 'val'): Promise<BatchSource> {

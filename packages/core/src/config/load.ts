@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { DetkitError, isDetkitError } from '../errors.js';
 import { findNonFiniteNumber, jsonErrorOffset, lineColumn } from './json-position.js';
 import { importWithTsFallback } from './ts-loader.js';
+import { resolveConfigPaths, resolveOverridePaths } from './config-paths.js';
 import { deepMerge, isPlainObject } from './merge.js';
 import { checkOverrideRoots } from './override-roots.js';
 import { applyOverrides, parseOverride, type ConfigOverride } from './overrides.js';
@@ -35,7 +36,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
   const abs = resolve(file);
   const chain: string[] = [];
   const merged = await loadMerged(abs, chain);
-  const overrides = (options.overrides ?? []).map((o) => (typeof o === 'string' ? parseOverride(o) : o));
+  const overrides = resolveOverridePaths((options.overrides ?? []).map((o) => (typeof o === 'string' ? parseOverride(o) : o)));
   checkOverrideRoots(merged, overrides, abs);
   const withOverrides = overrides.length ? applyOverrides(merged, overrides) : merged;
   delete withOverrides.extends;
@@ -50,7 +51,7 @@ async function loadMerged(file: string, chain: string[]): Promise<Record<string,
   }
   chain.push(file);
   const raw = await readConfigFile(file);
-  const own = normaliseRelativePaths(raw, dirname(file));
+  const own = resolveConfigPaths(raw, dirname(file));
   const base = own.extends;
   if (base === undefined) return own;
   if (typeof base !== 'string' || base === '') {
@@ -60,18 +61,6 @@ async function loadMerged(file: string, chain: string[]): Promise<Record<string,
   delete own.extends;
   delete baseObj.extends;
   return deepMerge(baseObj, own) as Record<string, unknown>;
-}
-
-/**
- * Relative plugin specs are relative to the file that names them; make them absolute now,
- * before merging moves them into a config that lives elsewhere.
- */
-function normaliseRelativePaths(raw: Record<string, unknown>, dir: string): Record<string, unknown> {
-  const out = { ...raw };
-  if (Array.isArray(out.plugins)) {
-    out.plugins = out.plugins.map((p) => (typeof p === 'string' && p.startsWith('.') ? resolve(dir, p) : p));
-  }
-  return out;
 }
 
 /** Reads one file's exported object: JSON by parsing, JS/TS by dynamic import (default export). */

@@ -66,6 +66,11 @@ export const trainSchema = z.strictObject({
   workers: positiveInt.default(1),
 });
 
+/** A default hook's params (`interval`, ...: validated by the hook's factory), or `false` to drop it. */
+const defaultHookSetting = z.union([z.literal(false), z.looseObject({})]);
+export const DEFAULT_HOOK_NAMES = ['logger', 'progress', 'checkpoint', 'eval'] as const;
+export const defaultHooksSchema = z.strictObject(Object.fromEntries(DEFAULT_HOOK_NAMES.map((n) => [n, defaultHookSetting.optional()])) as Record<(typeof DEFAULT_HOOK_NAMES)[number], z.ZodOptional<typeof defaultHookSetting>>);
+
 export const configSchema = z.looseObject({
   /** Plugin specs: package names or paths relative to the config file. */
   plugins: z.array(z.string().min(1)).default([]),
@@ -76,7 +81,17 @@ export const configSchema = z.looseObject({
   model: typedConfigSchema,
   data: dataSchema,
   train: trainSchema.prefault({}),
-  /** When absent: logger, progress, checkpoint, eval (when val data exists). */
+  /** Hooks added to the default ones (MMEngine's `custom_hooks`). */
+  customHooks: z.array(typedConfigSchema).optional(),
+  /**
+   * The default hooks' settings by name, over what `train` implies (`checkpoint: { interval: 100 }`),
+   * or `false` to leave one out (`progress: false`).
+   */
+  defaultHooks: defaultHooksSchema.optional(),
+  /**
+   * The complete hook list, replacing the defaults (logger, progress, checkpoint, eval): for runs
+   * that want exactly these. To add a hook and keep the defaults, use `customHooks`.
+   */
   hooks: z.array(typedConfigSchema).optional(),
   /** Scores validation detections; `{ type: 'coco' }` when val data exists and this is absent. */
   evaluator: typedConfigSchema.optional(),
@@ -90,4 +105,4 @@ export type DetkitConfig = z.output<typeof configSchema>;
 export type DetkitConfigInput = Partial<z.input<typeof configSchema>> & { extends?: string; [section: string]: unknown };
 
 /** The sections core owns; unknown top-level keys close to one of these are treated as typos. */
-export const CORE_SECTIONS = ['plugins', 'seed', 'backend', 'workDir', 'model', 'data', 'train', 'hooks', 'evaluator', 'distill', 'extends'] as const;
+export const CORE_SECTIONS = ['plugins', 'seed', 'backend', 'workDir', 'model', 'data', 'train', 'hooks', 'customHooks', 'defaultHooks', 'evaluator', 'distill', 'extends'] as const;

@@ -53,7 +53,7 @@ export function defaultHookConfigs(config: DetkitConfig): TypedConfig[] {
   if (config.data.val) implied.eval = { interval: t.evalInterval };
   const hooks: TypedConfig[] = [];
   for (const [type, params] of Object.entries(implied)) {
-    const setting = config.defaultHooks?.[type as keyof typeof implied];
+    const setting = config.defaultHooks?.[type as keyof NonNullable<DetkitConfig['defaultHooks']>];
     if (setting === false) continue;
     hooks.push({ ...params, ...setting, type });
   }

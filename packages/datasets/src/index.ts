@@ -5,6 +5,7 @@ import { registerDatasets } from './datasets.js';
 import { registerEvaluators } from './coco-eval/index.js';
 
 export * from './datasets.js';
+export type {} from './config-params.js';
 export {
   evaluateCoco,
   formatStats,

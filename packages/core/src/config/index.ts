@@ -1,4 +1,5 @@
 export { defineConfig } from './define-config.js';
+export type { DetectorParams, DatasetParams, HookParams, ExactFragment, CheckedConfig } from './registered-params.js';
 export {
   configSchema,
   typedConfigSchema,

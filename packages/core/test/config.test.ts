@@ -229,13 +229,14 @@ test('paths in a config resolve against the file that declares them; --set paths
   write('paths/base/base.json', JSON.stringify({ ...minimal, workDir: 'runs/base', data: { train: { type: 'coco', annFile: 'ann/train.json', imageDir: '../images', label: 'stays' } } }));
   const child = write(
     'paths/child.ts',
-    `export default { extends: './base/base.json', workDir: '../runs/child', distill: { teacher: { config: 'teacher.ts', checkpoint: '/abs/t.safetensors' } }, data: { val: { type: 'coco', annFile: 'https://example.com/val.json' } } };`,
+    `export default { extends: './base/base.json', workDir: '../runs/child', distill: { teacher: { config: 'teacher.ts', checkpoint: '/abs/t.safetensors' } }, data: { val: { type: 'coco', annFile: 'https://example.com/val.json' } }, predict: { images: { type: 'images', paths: ['imgs', '/abs/img.png'] } } };`,
   );
   const { config } = await loadConfig(child);
   t.is(config.workDir, join(dir, 'runs/child'));
   t.like(config.data.train, { annFile: join(dir, 'paths/base/ann/train.json'), imageDir: join(dir, 'paths/images'), label: 'stays' });
   t.deepEqual(config.distill, { teacher: { config: join(dir, 'paths/teacher.ts'), checkpoint: '/abs/t.safetensors' } });
   t.is((config.data.val as { annFile: string }).annFile, 'https://example.com/val.json');
+  t.deepEqual((config.predict as { images: { paths: string[] } }).images.paths, [join(dir, 'paths/imgs'), '/abs/img.png']);
   const set = await loadConfig(child, { overrides: ['workDir=out/here', 'data.train.annFile=a.json', 'train.maxIters=3'] });
   t.is(set.config.workDir, join(process.cwd(), 'out/here'));
   t.is((set.config.data.train as { annFile: string }).annFile, join(process.cwd(), 'a.json'));

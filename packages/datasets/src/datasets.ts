@@ -5,6 +5,7 @@ export type { SkippedRecord } from './coco/validate.js';
 export { readJsonFile } from './coco/json.js';
 export { MnistDetection, MNIST_CLASS_NAMES, type MnistDetectionOptions, type MnistDetectionSplit } from './mnist/mnist-detection.js';
 export { loadMnistSplit, type MnistSplit } from './mnist/idx.js';
+export { ImageFiles, type ImageFilesOptions } from './images/image-files.js';
 export { ShapesDataset, SHAPE_CLASS_NAMES, type ShapesOptions } from './shapes/shapes-dataset.js';
 export { exportCoco, EXPORT_ANN_FILE, EXPORT_IMAGE_DIR, type ExportCocoOptions, type ExportCocoResult } from './export/export-coco.js';
 export { dataMakeCommand, DATA_MAKE_NAMES, type DataMakeOptions, type DataMakeResult } from './export/data-make.js';

@@ -4,6 +4,7 @@ import { CocoDataset } from './coco/coco-dataset.js';
 import { DataLoader } from './loader/loader.js';
 import { MnistDetection } from './mnist/mnist-detection.js';
 import { ShapesDataset } from './shapes/shapes-dataset.js';
+import { ImageFiles } from './images/image-files.js';
 import { isTransform, TRANSFORM_BUILDERS } from './transforms/build.js';
 import type { Transform } from './transforms/transform.js';
 import { ParamReader } from './util/params.js';
@@ -93,6 +94,18 @@ export function registerDatasets(ctx: PluginContext): void {
       });
     },
     { description: 'synthetic circles, squares, triangles with exact boxes (fast tests)' },
+  );
+  ctx.register<Dataset>(
+    'dataset',
+    'images',
+    (p) => {
+      const paths = p.paths;
+      if (!Array.isArray(paths) || paths.some((x) => typeof x !== 'string')) throw new DetkitError('CONFIG_INVALID', `dataset images: 'paths' must be an array of image files or folders, got ${JSON.stringify(paths)}`, { key: 'paths' });
+      const classNames = p.classNames;
+      if (classNames !== undefined && (!Array.isArray(classNames) || classNames.some((x) => typeof x !== 'string'))) throw new DetkitError('CONFIG_INVALID', `dataset images: 'classNames' must be an array of strings`, { key: 'classNames' });
+      return ImageFiles.open({ paths: paths as string[], classNames: classNames as string[] | undefined });
+    },
+    { description: 'plain PNG/JPEG files or folders, no annotations (prediction)' },
   );
   for (const [name, make] of Object.entries(TRANSFORM_BUILDERS)) {
     ctx.register<Transform>('transform', name, (p) => make(p), { description: `built-in transform ${name}` });

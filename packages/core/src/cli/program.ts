@@ -60,11 +60,13 @@ export function createProgram(result: { code: number }): Command {
 
   program
     .command('predict <config>')
-    .description('draw predictions on images of the val (or train) split')
+    .description('detections of a trained model on plain images (--images) or on the config\'s val (or train) split, as PNGs and/or COCO results JSON')
     .option('--checkpoint <file>', 'weights or full checkpoint (.safetensors)')
-    .option('--out <dir>', 'output directory for PNGs', 'predictions')
-    .option('--count <n>', 'number of images', '16')
-    .option('--score-threshold <s>', 'hide predictions below this score', '0.3')
+    .option('--images <paths...>', 'PNG/JPEG files or folders to predict on (no annotations needed)')
+    .option('--json <file>', 'write every detection as COCO results (category ids: the config\'s COCO categories, else label + 1)')
+    .option('--out <dir>', 'output directory for PNGs with the detections drawn (default: predictions, unless only --json is given)')
+    .option('--count <n>', 'number of images (default: 16 of a split, all of --images)')
+    .option('--score-threshold <s>', 'hide drawn predictions below this score', '0.3')
     .option('--split <name>', 'val or train', 'val')
     .action(async (config: string, _o, cmd: Command) => {
       result.code = await predictCommand(config, globals(cmd) as never);

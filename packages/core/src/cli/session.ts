@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { loadConfig, loadConfigObject, type LoadedConfig } from '../config/load.js';
 import type { ConfigOverride } from '../config/overrides.js';
 import { loadBuiltinPlugins, loadPlugins, type LoadedPlugin } from '../registry/plugins.js';
 import { createRegistry, type Registry } from '../registry/registry.js';
@@ -42,12 +42,18 @@ export interface OpenSessionOptions {
   backend?: boolean;
   /** Extra overrides applied before the global ones. */
   overrides?: readonly (string | ConfigOverride)[];
+  /** Where messages go (default: the console logger, level from DETKIT_LOG_LEVEL). */
+  logger?: Logger;
 }
 
-/** Config -> backend -> services + registry -> builtin plugins, then the config's plugins. */
-export async function openSession(configPath: string, opts: GlobalOptions, options: OpenSessionOptions = {}): Promise<Session> {
-  const logger = createConsoleLogger();
-  const loaded = await loadConfig(configPath, { overrides: [...(options.overrides ?? []), ...overridesFrom(opts)] });
+/**
+ * Config (a file, or an object whose relative paths are relative to the working directory) ->
+ * backend -> services + registry -> builtin plugins, then the config's plugins.
+ */
+export async function openSession(configOrPath: string | Record<string, unknown>, opts: GlobalOptions, options: OpenSessionOptions = {}): Promise<Session> {
+  const logger = options.logger ?? createConsoleLogger();
+  const overrides = [...(options.overrides ?? []), ...overridesFrom(opts)];
+  const loaded = typeof configOrPath === 'string' ? await loadConfig(configOrPath, { overrides }) : await loadConfigObject(configOrPath, { overrides });
   const { config } = loaded;
   let backend = 'none';
   if (options.backend ?? true) {

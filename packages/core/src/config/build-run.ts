@@ -146,7 +146,8 @@ function warnDroppedDefaults(configs: readonly TypedConfig[], log: Registry['ser
   log.warn(`config 'hooks' replaces the default hooks: this run has no ${dropped.join(' or ')} hook${dropped.includes('checkpoint') ? ' (no checkpoints are written)' : ''}; use 'customHooks' to add hooks and keep the defaults`);
 }
 
-async function buildLoader(registry: Registry, config: DetkitConfig, dataset: Dataset, split: 'train' | 'val'): Promise<BatchSource> {
+/** A Dataset as batches through the config's `loader` entry, with the split's batch size and transforms. */
+export async function buildLoader(registry: Registry, config: DetkitConfig, dataset: Dataset, split: 'train' | 'val'): Promise<BatchSource> {
   const d = config.data;
   const { type = 'default', ...extra } = d.loader ?? {};
   const params: LoaderParams = {

@@ -5,10 +5,15 @@ import type { ConfigOverride } from './overrides.js';
 /**
  * Which config values are file-system paths, by key name (so a plugin's own sections follow the
  * same rule without registering anything): `workDir`, `resumeFrom`, `checkpoint`, `config`, and
- * every key ending in `File`, `Dir` or `Path` (`annFile`, `imageDir`, ...).
+ * every key ending in `File`, `Dir` or `Path` (`annFile`, `imageDir`, ...); and arrays of paths
+ * under `paths` or keys ending in `Files`, `Dirs` or `Paths`.
  */
 export function isPathKey(key: string): boolean {
   return key === 'workDir' || key === 'resumeFrom' || key === 'checkpoint' || key === 'config' || /[a-z](File|Dir|Path)$/.test(key);
+}
+
+export function isPathListKey(key: string): boolean {
+  return key === 'paths' || /[a-z](Files|Dirs|Paths)$/.test(key);
 }
 
 /** Relative, and not a URL or a bare package name's place (`plugins` has its own rule). */
@@ -35,7 +40,11 @@ function resolveNested(value: unknown, dir: string): unknown {
   if (Array.isArray(value)) return value.map((v) => resolveNested(v, dir));
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = isPathKey(k) && isRelativePath(v) ? resolve(dir, v) : resolveNested(v, dir);
+  for (const [k, v] of Object.entries(value)) {
+    if (isPathKey(k) && isRelativePath(v)) out[k] = resolve(dir, v);
+    else if (isPathListKey(k) && Array.isArray(v)) out[k] = v.map((p) => (isRelativePath(p) ? resolve(dir, p) : p));
+    else out[k] = resolveNested(v, dir);
+  }
   return out;
 }
 
@@ -44,6 +53,7 @@ export function resolveOverridePaths(overrides: readonly ConfigOverride[], cwd =
   return overrides.map((o) => {
     const key = o.path[o.path.length - 1]!;
     if (isPathKey(key) && isRelativePath(o.value)) return { ...o, value: resolve(cwd, o.value) };
+    if (isPathListKey(key) && Array.isArray(o.value)) return { ...o, value: o.value.map((p) => (isRelativePath(p) ? resolve(cwd, p) : p)) };
     if (isPlainObject(o.value) || Array.isArray(o.value)) return { ...o, value: resolveNested(o.value, cwd) };
     return o;
   });

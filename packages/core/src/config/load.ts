@@ -18,7 +18,7 @@ export interface LoadConfigOptions {
 
 export interface LoadedConfig {
   config: DetkitConfig;
-  /** Absolute path of the config file. */
+  /** Absolute path of the config file (`<config object>` for one given as an object). */
   file: string;
   /** Its directory: relative plugin paths were resolved against it (base files: their own dir). */
   dir: string;
@@ -36,12 +36,37 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
   const abs = resolve(file);
   const chain: string[] = [];
   const merged = await loadMerged(abs, chain);
+  return finishLoad(merged, abs, dirname(abs), chain, options);
+}
+
+/**
+ * A config given as an object (the API's `createRun({...})`): its relative paths and `extends`
+ * resolve against `dir` (default: the working directory), then as `loadConfig`.
+ */
+export async function loadConfigObject(raw: Record<string, unknown>, options: LoadConfigOptions & { dir?: string } = {}): Promise<LoadedConfig> {
+  if (!isPlainObject(raw)) throw new DetkitError('CONFIG_LOAD', `A config must be an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
+  const dir = resolve(options.dir ?? process.cwd());
+  const chain: string[] = [];
+  const own = resolveConfigPaths(raw, dir);
+  const base = own.extends;
+  let merged = own;
+  if (base !== undefined) {
+    if (typeof base !== 'string' || base === '') throw new DetkitError('CONFIG_INVALID', `Invalid config:\n  extends: must be a path to a base config (got ${JSON.stringify(base)})`);
+    const baseObj = await loadMerged(resolve(dir, base), chain);
+    delete own.extends;
+    delete baseObj.extends;
+    merged = deepMerge(baseObj, own) as Record<string, unknown>;
+  }
+  return finishLoad(merged, '<config object>', dir, chain, options);
+}
+
+function finishLoad(merged: Record<string, unknown>, file: string, dir: string, chain: string[], options: LoadConfigOptions): LoadedConfig {
   const overrides = resolveOverridePaths((options.overrides ?? []).map((o) => (typeof o === 'string' ? parseOverride(o) : o)));
-  checkOverrideRoots(merged, overrides, abs);
+  checkOverrideRoots(merged, overrides, file);
   const withOverrides = overrides.length ? applyOverrides(merged, overrides) : merged;
   delete withOverrides.extends;
-  const config = validateConfig(withOverrides, abs);
-  return { config, file: abs, dir: dirname(abs), chain, overrides };
+  const config = validateConfig(withOverrides, file);
+  return { config, file, dir, chain, overrides };
 }
 
 /** The raw object of one file with its `extends` chain merged in; no validation. */

@@ -37,7 +37,7 @@ export function tinyTrainArgs(workDir: string, iters: number, ...extra: string[]
   return [
     'train', templateConfig, '--backend', 'wasm', '--work-dir', workDir,
     '--set', `train.maxIters=${iters}`, '--set', 'data.train.count=16', '--set', 'data.val.count=8',
-    '--set', 'hooks=[{"type":"logger","interval":1},{"type":"checkpoint","interval":2}]',
+    '--set', 'customHooks=[]', '--set', 'defaultHooks={"logger":{"interval":1},"checkpoint":{"interval":2},"progress":false,"eval":false}',
     ...extra,
   ];
 }

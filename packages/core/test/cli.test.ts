@@ -70,7 +70,7 @@ test('train runs the template config end to end through the Runner (a few iterat
     [
       'train', templateConfig, '--backend', 'wasm', '--work-dir', workDir, '--seed', '3',
       '--set', 'train.maxIters=4', '--set', 'data.train.count=16', '--set', 'data.val.count=8',
-      '--set', 'hooks=[{"type":"template/iteration-counter","every":2}]',
+      '--set', 'customHooks=[{"type":"template/iteration-counter","every":2}]',
     ],
     { DETKIT_LOG_LEVEL: 'info' },
   );

@@ -9,14 +9,16 @@ const MARK = 'detkit-ts-esm=1';
  * marked one load as an ES module too, whatever its folder's package.json says. Without it a
  * config in a folder without `"type": "module"` is compiled to CommonJS, and its
  * `import ... from '@detkit/core'` then loads a second copy of core and tfjs (CommonJS
- * builds), or fails outright. Files under node_modules are left to their package.
+ * builds), or fails outright. Only relative imports carry the mark: a package (bare specifier,
+ * even a workspace symlink outside node_modules) keeps its own format and its one copy.
  */
 const ESM_MARK_HOOK = `
 const MARK = ${JSON.stringify(MARK)};
 const isOwnTs = (url) => url.startsWith('file:') && /\\.m?ts($|\\?)/.test(url) && !url.includes('/node_modules/');
 export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
-  const marked = r.url.includes(MARK) || (context.parentURL ?? '').includes(MARK);
+  const relative = /^(\\.{1,2}\\/|\\/|file:)/.test(specifier);
+  const marked = r.url.includes(MARK) || (relative && (context.parentURL ?? '').includes(MARK));
   if (!marked || !isOwnTs(r.url)) return r;
   const url = r.url.includes(MARK) ? r.url : r.url + (r.url.includes('?') ? '&' : '?') + MARK;
   return { ...r, url, format: 'module' };

@@ -53,7 +53,8 @@ export async function evalCommand(configPath: string | undefined, opts: EvalComm
   const { config, file } = session.loaded;
   if (!config.data.val) throw new DetkitError('CONFIG_INVALID', `Invalid config ${file}:\n  data.val: eval needs validation data (got nothing (missing))`, { file });
   const Runner = await loadRunner();
-  const options = await buildRun({ ...config, hooks: [] }, session.registry);
+  // Evaluation runs no hooks: the config's own list and defaults are for training.
+  const options = await buildRun({ ...config, hooks: [], customHooks: undefined, defaultHooks: undefined }, session.registry);
   await loadWeightsInto(options.model, opts.checkpoint, (m) => session.logger.info(m));
   const metrics = await new Runner({ ...options, handleSignals: false }).evaluate();
   for (const [k, v] of Object.entries(metrics)) process.stdout.write(`${k.padEnd(12)} ${v.toFixed(4)}\n`);

@@ -168,7 +168,7 @@ test.serial('registry seam: ctx.build("loader", { type: "default", dataset, tran
   const plugin: PluginContext = { services, register: (kind, name, factory) => void factories.set(`${kind}/${name}`, factory as Factory) };
   registerDatasets(plugin);
   t.deepEqual([...factories.keys()].sort(), [
-    'dataset/coco', 'dataset/mnist-detection', 'dataset/shapes', 'loader/default',
+    'dataset/coco', 'dataset/images', 'dataset/mnist-detection', 'dataset/shapes', 'loader/default',
     'transform/color-jitter', 'transform/normalize', 'transform/random-crop', 'transform/random-flip', 'transform/resize',
   ]);
   const dataset = await ctx.build<Dataset>('dataset', { type: 'mnist-detection', split: 'val', count: 10, seed: 1 });

@@ -4,7 +4,7 @@
 // The KD-DETR teacher for mnist-student.ts (same classes and box format). Sized to train on one
 // wasm core (~0.6 s/iteration at batch 8): the ResNet-34 / d=256 / 6+6 design measured 4 s/iteration.
 // Datasets, detectors and hooks are builtin plugins (loaded by the CLI). Run: npx detkit train configs/dab-detr/mnist-teacher.ts
-import { defineConfig } from '@detkit/core';
+import { defineConfig } from '@detkit/core/config';
 
 export default defineConfig({
   seed: 42,

@@ -1,7 +1,7 @@
 // Baseline as the KD-DETR reference code compares against: teacher and student each
 // Hungarian-matched to the ground truth, the student imitating the teacher through the query
 // pairs that matched the same box (KL x10 at T=10, smooth L1 with beta 1/9, no foreground weights).
-import { defineConfig } from '@detkit/core';
+import { defineConfig } from '@detkit/core/config';
 
 export default defineConfig({
   extends: '../dab-detr/mnist-student.ts',

@@ -3,7 +3,7 @@
 // teacher's 50 queries, T = 10, lambdas 1/5/2, foreground re-weighting).
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-kd-detr.ts
 // (paths are relative to this file).
-import { defineConfig } from '@detkit/core';
+import { defineConfig } from '@detkit/core/config';
 
 export default defineConfig({
   extends: '../dab-detr/mnist-student.ts',

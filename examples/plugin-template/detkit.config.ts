@@ -1,6 +1,6 @@
 // Run with: npx detkit train examples/plugin-template/detkit.config.ts
 // (in this repo: node --import tsx --conditions=source packages/core/src/cli/main.ts train examples/plugin-template/detkit.config.ts)
-import type { DetkitConfigInput } from '@detkit/core';
+import type { DetkitConfigInput } from '@detkit/core/config';
 
 export default {
   // Paths are relative to this file; package names resolve from this folder.

@@ -1,4 +1,10 @@
 // @detkit/core public API: one barrel per concept folder.
+// Type packages our public types need in a user's program whatever its `types` option says
+// (TypeScript 6+ includes no @types by default): tfjs-core's hash_util.d.ts names a global
+// `Long` that only @types/long declares, and our own types use Buffer and NodeJS.*. Both are
+// dependencies of this package; preserve="true" keeps the directives in dist/index.d.ts.
+/// <reference types="long" preserve="true" />
+/// <reference types="node" preserve="true" />
 import 'reflect-metadata';
 
 export * from './errors.js';

@@ -12,6 +12,8 @@ export * from './registry/index.js';
 export * from './config/index.js';
 export * from './backend/index.js';
 export * from './parallel/index.js';
+export * from './inference/index.js';
+export * from './web/index.js';
 export { writeFileAtomic, tempSibling } from './util/atomic-write.js';
 export { formatValue } from './util/format-value.js';
 export { removeStaleTemps } from './util/stale-temps.js';

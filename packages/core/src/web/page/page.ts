@@ -122,9 +122,14 @@ function render(image: RgbImage, detections: Detection[], classNames: readonly s
   ctx.lineWidth = 2;
   for (const d of shown) {
     const [x0, y0, x1, y1] = d.box.map((v) => v * scale) as [number, number, number, number];
-    ctx.strokeStyle = ctx.fillStyle = `hsl(${(d.label * 137) % 360} 90% 55%)`;
+    const colour = `hsl(${(d.label * 137) % 360} 90% 55%)`;
+    const text = `${classNames[d.label] ?? d.label} ${d.score.toFixed(2)}`;
+    const ty = Math.max(16, y0);
+    ctx.strokeStyle = ctx.fillStyle = colour;
     ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
-    ctx.fillText(`${classNames[d.label] ?? d.label} ${d.score.toFixed(2)}`, x0 + 2, Math.max(14, y0 - 3));
+    ctx.fillRect(x0 - 1, ty - 16, ctx.measureText(text).width + 6, 16);
+    ctx.fillStyle = '#000';
+    ctx.fillText(text, x0 + 2, ty - 3);
   }
   const rows = shown.map((d, i) => `<tr><td>${i + 1}</td><td>${escapeHtml(classNames[d.label] ?? String(d.label))}</td><td>${d.score.toFixed(3)}</td>${d.box.map((v) => `<td>${v.toFixed(1)}</td>`).join('')}</tr>`);
   $('detections').querySelector('tbody')!.innerHTML = rows.join('') || `<tr><td colspan="7">no detection scores ${SCORE_SHOWN} or more</td></tr>`;

@@ -7,6 +7,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
 import test from 'ava';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -148,7 +149,9 @@ test('detectImage (what the page runs) gives what the validation loader and pred
     break;
   }
   const s = data.get(0);
+  const tensors = tf.memory().numTensors;
   const viaDetectImage = await detectImage(teacher.model, { image: s.image, height: s.height, width: s.width, channels: 3 }, [], s.imageId);
+  t.is(tf.memory().numTensors, tensors, 'detectImage frees what it makes');
   t.deepEqual(viaDetectImage, viaLoader);
   t.true(viaLoader.length > 0);
 });

@@ -18,8 +18,8 @@ export interface BundlePageOptions {
 
 export interface BundleResult {
   code: Uint8Array;
-  /** Every file in the bundle (esbuild's metafile inputs), relative to the working directory. */
-  inputs: string[];
+  /** Every file in the bundle and what each imports (esbuild's metafile; paths relative to the working directory). */
+  metafile: esbuild.Metafile;
 }
 
 /**
@@ -70,7 +70,7 @@ export async function bundleBrowser(extra: esbuild.BuildOptions): Promise<Bundle
   } catch (e) {
     throw bundleError(e);
   }
-  return { code: result.outputFiles[0]!.contents, inputs: Object.keys(result.metafile.inputs) };
+  return { code: result.outputFiles[0]!.contents, metafile: result.metafile };
 }
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));

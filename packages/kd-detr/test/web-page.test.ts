@@ -180,6 +180,17 @@ browserTest('wasm: the page finds what Node finds on the same checkpoint and ima
   const firstRow = await page.$$eval('#detections tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
   t.deepEqual(firstRow.slice(1, 4), [teacher.model.classNames[nodeDetections[0]!.label], nodeDetections[0]!.score.toFixed(3), nodeDetections[0]!.box[0].toFixed(1)]);
   t.regex((await page.textContent('#stats'))!, /backend: wasm · latency: \d+ ms/);
+  // Drawing: a vertical stroke on the pad (CSS 256 px for 64 model pixels) is detected as a '1'.
+  const pad = (await page.locator('#pad').boundingBox())!;
+  await page.mouse.move(pad.x + 128, pad.y + 50);
+  await page.mouse.down();
+  for (let y = 50; y <= 200; y += 10) await page.mouse.move(pad.x + 128 + (y - 50) / 15, pad.y + y);
+  await page.mouse.up();
+  await page.waitForFunction(() => (window as unknown as { detkit: PageState }).detkit.last?.source === 'drawing', null, { timeout: 60_000 });
+  const drawn = await page.evaluate(() => (window as unknown as { detkit: PageState }).detkit.last!);
+  await page.screenshot({ path: join(OUTPUT, 'web-page-drawing.png'), fullPage: true });
+  t.log(`drawn '1': top detection ${JSON.stringify(drawn.detections[0])}`);
+  t.is(drawn.detections[0]!.label, 1);
   await page.close();
 });
 

@@ -100,6 +100,7 @@ function detector(site: SiteModel, manifest: SiteManifest, state: PageState) {
         render(image, detections, manifest.classNames);
         $('stats').textContent = `backend: ${state.backend} · latency: ${latencyMs.toFixed(0)} ms per image (${image.width}x${image.height})`;
         $('error').hidden = true;
+        if (state.status === 'error') state.status = 'ready';
       } catch (e) {
         showError(state, e);
       }

@@ -21,7 +21,7 @@ export async function serveSite(dir: string, options: { port?: number; host?: st
   }
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8080;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DetkitError('INVALID_ARGUMENT', `--port must be an integer in 0..65535, got '${port}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DetkitError('INVALID_ARGUMENT', `port must be an integer in 0..65535, got ${port}`);
   const server = createServer(sirv(root, { dev: true, etag: true }));
   await new Promise<void>((ok, fail) => {
     server.once('error', (e) => fail(new DetkitError('IO', `cannot serve ${root} on ${host}:${port}: ${e.message}`, { dir: root, port }, { cause: e })));

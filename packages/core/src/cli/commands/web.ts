@@ -21,6 +21,7 @@ export async function exportWebCommand(config: string, opts: GlobalOptions & { c
 /** `detkit web DIR [--port N]`: serves a site on 127.0.0.1 until Ctrl-C. */
 export async function webCommand(dir: string, opts: { port: string }): Promise<number> {
   const port = Number(opts.port);
+  if (!/^\d+$/.test(opts.port) || port > 65535) throw new DetkitError('INVALID_ARGUMENT', `--port must be an integer in 0..65535, got '${opts.port}'`);
   const served = await serveSite(resolve(dir), { port });
   process.stdout.write(`serving ${resolve(dir)} at ${served.url} (Ctrl-C stops)\n`);
   await new Promise<void>((done) => {

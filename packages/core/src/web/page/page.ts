@@ -1,7 +1,7 @@
 // The exported site's page: draw digits or drop an image, and see the detections on the image,
 // a table of them, the backend and the latency. Everything loads once (manifest, weights, wasm),
 // so the page keeps working offline. Any failure is shown on the page as `error [CODE]: ...`.
-import { detectImage, isDetkitError, rgbaToRgbImage, type Detection, type Logger, type RgbImage } from '../../browser.js';
+import { detectImage, DetkitError, isDetkitError, rgbaToRgbImage, type Detection, type Logger, type RgbImage } from '../../browser.js';
 import { parseSiteManifest, SITE_MANIFEST, type SiteManifest } from '../site-manifest.js';
 import { startBackend } from './backends.js';
 import { loadSiteModel, type PluginModule, type SiteModel } from './site-model.js';
@@ -56,7 +56,7 @@ export async function startDetkitPage(plugins: PluginModule[]): Promise<void> {
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const res = await fetch(url);
-  if (!res.ok) throw new Error(`cannot load ${url}: HTTP ${res.status} ${res.statusText}`);
+  if (!res.ok) throw new DetkitError('IO', `cannot load ${url}: HTTP ${res.status} ${res.statusText}`, { file: url });
   return new Uint8Array(await res.arrayBuffer());
 }
 
@@ -66,7 +66,7 @@ async function loadManifest(): Promise<SiteManifest> {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${SITE_MANIFEST} is not JSON: ${(e as Error).message}`);
+    throw new DetkitError('CONFIG_INVALID', `${SITE_MANIFEST} is not JSON: ${(e as Error).message}`, { file: SITE_MANIFEST });
   }
   return parseSiteManifest(raw, SITE_MANIFEST);
 }

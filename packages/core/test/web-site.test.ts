@@ -11,7 +11,6 @@ import { isDetkitError } from '../src/errors.js';
 import { bundleBrowser, CORE_BROWSER_ENTRY } from '../src/web/bundle-page.js';
 import { serveSite } from '../src/web/serve-site.js';
 import { parseSiteManifest, SITE_FORMAT } from '../src/web/site-manifest.js';
-import { rgbaToRgbImage } from '../src/inference/rgb-image.js';
 import { detkit, repo } from './cli-helpers.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'detkit-web-site-'));
@@ -102,11 +101,4 @@ test.serial('detkit export web: a site from the CLI; a checkpoint that does not 
   const weights = await detkit(['export', TEACHER, '--out', join(dir, 'w.safetensors'), '--backend', 'wasm']);
   t.is(weights.code, 0, weights.stderr);
   t.regex(weights.stdout, /wrote 263 tensors to .*w\.safetensors/);
-});
-
-test('rgbaToRgbImage drops alpha and scales to [0, 1]; a wrong length names the sizes', (t) => {
-  const img = rgbaToRgbImage(Uint8ClampedArray.from([255, 0, 51, 7, 0, 255, 102, 255]), 2, 1);
-  t.deepEqual([...img.image], [1, 0, 0.2, 0, 1, 0.4].map(Math.fround));
-  t.like(img, { width: 2, height: 1, channels: 3 });
-  t.throws(() => rgbaToRgbImage(new Uint8Array(7), 2, 1), { message: 'rgbaToRgbImage: 7 bytes for a 2x1 RGBA image, expected 8' });
 });

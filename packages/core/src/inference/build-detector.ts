@@ -8,12 +8,18 @@ import type { ImageTransform } from './detect-image.js';
 
 /**
  * The config's detector with `weights` loaded strictly (names, shapes, dtypes), in eval mode:
- * ready for `detectImage`. The caller keeps ownership of `weights` (loading copies them).
+ * ready for `detectImage`. The caller keeps ownership of `weights` (loading copies them); a
+ * failed load frees the detector.
  */
 export async function buildDetector(registry: Registry, model: TypedConfig, weights: Map<string, tf.Tensor>, source: string): Promise<TrainableModel> {
   const detector = await registry.build<TrainableModel>('detector', model);
   assertTrainableModel(detector, model.type);
-  detector.loadStateDict(weights, { strict: true, source });
+  try {
+    detector.loadStateDict(weights, { strict: true, source });
+  } catch (e) {
+    detector.dispose(); // its freshly initialised parameters
+    throw e;
+  }
   detector.eval();
   return detector;
 }

@@ -19,6 +19,8 @@ export * from './config/index.js';
 export * from './backend/index.js';
 export * from './parallel/index.js';
 export * from './api/index.js';
+export * from './inference/index.js';
+export * from './web/index.js';
 export { writeFileAtomic, tempSibling } from './util/atomic-write.js';
 export { formatValue } from './util/format-value.js';
 export { removeStaleTemps } from './util/stale-temps.js';

@@ -99,7 +99,7 @@ test('decodes a hand-built buffer that follows the spec (F32, I64, F16, U8, BF16
 
   // And our encoder produces exactly the spec's layout for a simple case.
   const ours = await encodeSafetensors(new Map([['w', tf.tensor1d([1.5, -2])]]));
-  t.deepEqual(ours, handBuilt({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, [...f32]));
+  t.deepEqual(ours, new Uint8Array(handBuilt({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, [...f32])));
 });
 
 test('rejects corrupt files with CHECKPOINT_CORRUPT naming the file and problem', (t) => {

@@ -9,6 +9,7 @@ export type {
   BatchTarget,
   BuildContext,
   Dataset,
+  DetkitPlugin,
   Detection,
   Factory,
   Logger,

@@ -5,7 +5,8 @@ import { DataLoader } from './loader/loader.js';
 import { MnistDetection } from './mnist/mnist-detection.js';
 import { ShapesDataset } from './shapes/shapes-dataset.js';
 import { ImageFiles } from './images/image-files.js';
-import { isTransform, TRANSFORM_BUILDERS } from './transforms/build.js';
+import { isTransform } from './transforms/build.js';
+import { registerTransforms } from './transforms/register.js';
 import type { Transform } from './transforms/transform.js';
 import { ParamReader } from './util/params.js';
 
@@ -107,8 +108,6 @@ export function registerDatasets(ctx: PluginContext): void {
     },
     { description: 'plain PNG/JPEG files or folders, no annotations (prediction)' },
   );
-  for (const [name, make] of Object.entries(TRANSFORM_BUILDERS)) {
-    ctx.register<Transform>('transform', name, (p) => make(p), { description: `built-in transform ${name}` });
-  }
+  registerTransforms(ctx);
   ctx.register('loader', 'default', buildLoader, { description: 'shuffling, padding, prefetching batch source over a Dataset' });
 }

@@ -6,7 +6,8 @@ import type { Dataset, Sample } from '../data/types.js';
 import { DetkitError } from '../errors.js';
 import type { Logger } from '../registry/types.js';
 import type { TrainableModel } from '../runner/model.js';
-import { loadWeightsInto } from '../cli/commands/eval.js';
+import { loadModelWeights } from '../checkpoint/checkpoint.js';
+import { buildDetector } from '../inference/build-detector.js';
 import { requireExport } from '../cli/optional.js';
 import { openSession } from '../cli/session.js';
 import { silentLogger } from '../util/logger.js';
@@ -58,10 +59,21 @@ export async function loadDetector(configOrPath: string | Record<string, unknown
   const logger = options.logger ?? silentLogger;
   const session = await openSession(configOrPath, {}, { overrides: options.overrides, logger });
   const { config } = session.loaded;
-  const model = await buildModel(config, session.registry);
-  if (checkpoint !== undefined) await loadWeightsInto(model, resolve(checkpoint), (m) => logger.info(m));
-  else logger.warn('loadDetector: no checkpoint: predicting with freshly initialised weights');
-  model.eval();
+  let model: TrainableModel;
+  if (checkpoint !== undefined) {
+    const file = resolve(checkpoint);
+    const weights = await loadModelWeights(file);
+    try {
+      model = await buildDetector(session.registry, config.model, weights, file);
+    } finally {
+      weights.forEach((t) => t.dispose());
+    }
+    logger.info(`loaded ${weights.size} tensors from ${file}`);
+  } else {
+    logger.warn('loadDetector: no checkpoint: predicting with freshly initialised weights');
+    model = await buildModel(config, session.registry);
+    model.eval();
+  }
   const classNames = model.classNames ?? [];
   return {
     model,
@@ -80,7 +92,7 @@ export async function loadDetector(configOrPath: string | Record<string, unknown
       );
     },
     dispose() {
-      for (const [, v] of model.namedParameters()) v.dispose();
+      model.dispose();
     },
   };
 }

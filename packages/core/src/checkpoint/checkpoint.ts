@@ -5,7 +5,10 @@ import { DetkitError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { describeNonFinite, firstNonFinite } from './finite.js';
+import { CHECKPOINT_FORMAT, WEIGHTS_FORMAT, checkedModelWeights, corrupt, modelWeightsOf, refuseNonFiniteLoad } from './model-weights.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
+
+export { CHECKPOINT_FORMAT, WEIGHTS_FORMAT } from './model-weights.js';
 
 /**
  * Resumable checkpoints as ONE safetensors file:
@@ -18,9 +21,6 @@ import { readSafetensors, writeSafetensors } from './safetensors.js';
  * `saveModelOnly` writes bare parameter names (no prefix) so the file loads anywhere a plain
  * state dict is expected, e.g. a PyTorch `load_state_dict` after safetensors.torch.load_file.
  */
-
-export const CHECKPOINT_FORMAT = 'detkit-checkpoint/1';
-export const WEIGHTS_FORMAT = 'detkit-weights/1';
 
 export interface CheckpointMeta {
   format: typeof CHECKPOINT_FORMAT;
@@ -114,14 +114,6 @@ async function refuseNonFiniteSave(path: string, tensors: Map<string, tf.Tensor>
   }
 }
 
-/** Non-finite parameters or optimizer state make a checkpoint useless: refuse it at load, naming the tensor. */
-async function refuseNonFiniteLoad(path: string, tensors: Map<string, tf.Tensor>): Promise<void> {
-  const bad = await firstNonFinite([...tensors].filter(([k]) => !k.startsWith('hook.')));
-  if (bad) {
-    throw corrupt(path, `${describeNonFinite(bad)}: the model had diverged when this was saved; use an earlier checkpoint`);
-  }
-}
-
 /**
  * Reads and validates a checkpoint. Any problem (file corrupt, metadata missing, a tensor
  * outside the three namespaces, NaN/Inf in model or optimizer tensors) throws
@@ -174,10 +166,6 @@ function parseMeta(path: string, metadata: Record<string, string> | undefined): 
   return meta;
 }
 
-function corrupt(path: string, problem: string): DetkitError {
-  return new DetkitError('CHECKPOINT_CORRUPT', `Checkpoint ${path}: ${problem}`, { path });
-}
-
 /** Writes only the model's parameters and buffers under their own names (for export/teachers). */
 export async function saveModelOnly(path: string, module: Module, metadata: Record<string, string> = {}): Promise<void> {
   await refuseNonFiniteSave(path, module.stateDict());
@@ -190,26 +178,7 @@ export async function saveModelOnly(path: string, module: Module, metadata: Reco
  * NaN/Inf weights throw CHECKPOINT_CORRUPT naming the tensor.
  */
 export async function loadModelWeights(path: string): Promise<Map<string, tf.Tensor>> {
-  const { tensors, metadata } = await readSafetensors(path);
-  const weights = modelWeightsOf(tensors, metadata);
-  try {
-    await refuseNonFiniteLoad(path, weights);
-  } catch (e) {
-    weights.forEach((t) => t.dispose());
-    throw e;
-  }
-  return weights;
-}
-
-/** The model's tensors of a file's contents (prefix stripped); disposes the rest. */
-function modelWeightsOf(tensors: Map<string, tf.Tensor>, metadata: Record<string, string> | undefined): Map<string, tf.Tensor> {
-  if (metadata?.format !== CHECKPOINT_FORMAT) return tensors;
-  const model = new Map<string, tf.Tensor>();
-  for (const [key, t] of tensors) {
-    if (key.startsWith('model.')) model.set(key.slice(6), t);
-    else t.dispose();
-  }
-  return model;
+  return checkedModelWeights(path, await readSafetensors(path));
 }
 
 /**

@@ -6,6 +6,7 @@ import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
+import { exportWebCommand, webCommand } from './commands/web.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import type { GlobalOptions } from './session.js';
 
@@ -88,12 +89,30 @@ export function createProgram(result: { code: number }): Command {
       result.code = await listCommand(kind, globals(cmd) as never);
     });
 
-  program
-    .command('export <checkpoint>')
+  const exportCmd = program.command('export').description('export a model: its weights alone (default), or a web page that runs it');
+  exportCmd
+    .command('weights <checkpoint>', { isDefault: true })
     .description('write the model weights of a checkpoint alone (no optimizer state), e.g. to ship a teacher')
     .requiredOption('--out <file>', 'weights file to write (.safetensors)')
     .action(async (checkpoint: string, _o, cmd: Command) => {
       result.code = await exportCommand(checkpoint, cmd.opts() as { out: string });
+    });
+  exportCmd
+    .command('web <config>')
+    .description('write a static site (index.html, bundle, wasm, config, weights) that runs the model in a browser')
+    .requiredOption('--checkpoint <file>', 'weights or full checkpoint (.safetensors)')
+    .requiredOption('--out <dir>', 'the site folder')
+    .option('--force', 'replace --out when it exists')
+    .action(async (config: string, _o, cmd: Command) => {
+      result.code = await exportWebCommand(config, globals(cmd) as never);
+    });
+
+  program
+    .command('web <dir>')
+    .description('serve an exported site on 127.0.0.1 (any static server works too)')
+    .option('--port <n>', 'port (0: any free one)', '8080')
+    .action(async (dir: string, _o, cmd: Command) => {
+      result.code = await webCommand(dir, cmd.opts() as { port: string });
     });
 
   const data = program.command('data').description('data set tools');

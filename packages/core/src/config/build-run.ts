@@ -5,6 +5,7 @@ import type { Registry } from '../registry/registry.js';
 import type { TypedConfig } from '../registry/types.js';
 import type { Evaluator } from '../runner/evaluator.js';
 import type { Hook } from '../runner/hook.js';
+import { assertTrainableModel } from '../runner/assert-model.js';
 import type { TrainableModel } from '../runner/model.js';
 import type { RunnerOptions } from '../runner/options.js';
 import type { DetkitConfig } from './schema.js';
@@ -107,7 +108,7 @@ export async function buildRun(config: DetkitConfig, registry: Registry, options
 /** The config's detector, checked to be a TrainableModel. */
 export async function buildModel(config: DetkitConfig, registry: Registry): Promise<TrainableModel> {
   const model = await registry.build<TrainableModel>('detector', config.model);
-  assertModel(model, config.model.type);
+  assertTrainableModel(model, config.model.type);
   return model;
 }
 
@@ -166,12 +167,4 @@ export async function buildLoader(registry: Registry, config: DetkitConfig, data
     throw new DetkitError('MODEL_CONTRACT', `loader '${String(type)}' did not return a BatchSource ({ length, batches(epoch) })`);
   }
   return source;
-}
-
-function assertModel(model: TrainableModel, type: string): void {
-  const m = model as Partial<TrainableModel> | undefined;
-  const missing = (['forwardTrain', 'predict', 'namedParameters'] as const).filter((k) => typeof m?.[k] !== 'function');
-  if (missing.length > 0) {
-    throw new DetkitError('MODEL_CONTRACT', `detector '${type}' did not return a TrainableModel: missing ${missing.join(', ')}`);
-  }
 }

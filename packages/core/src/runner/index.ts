@@ -11,3 +11,4 @@ export * from './runner.js';
 export * from './forward-steps.js';
 export * from './segmented-tape.js';
 export * from './host-reader.js';
+export * from './assert-model.js';

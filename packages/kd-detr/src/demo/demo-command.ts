@@ -9,6 +9,7 @@ import { consoleTable } from './report.js';
 import { relativeIterCost } from './run-cost.js';
 import { DEMO_SCHEDULE, studentRunConfig } from './run-config.js';
 import type { TrainingResult } from './run-training.js';
+import { exportStudentSite } from './web-site.js';
 
 export { DEMO_DEFAULTS, type DemoOptions } from './options.js';
 export { DEMO_SCHEDULE, pluginModulePath, studentRunConfig, type ShortSchedule } from './run-config.js';
@@ -88,6 +89,9 @@ export async function runDemo(raw: DemoOptions & Record<string, unknown>): Promi
   const report = await writeDemoReport({ ...d, ...s, backend, schedule, classNames, evaluated, results });
   process.stderr.write(`demo: report written to ${report}\n`);
   process.stderr.write(`demo: ${verdictLine(results[0]!.final, results[1]!.final)}\n`);
+  const web = await exportStudentSite({ workDir: d.workDir, studentConfig: d.studentConfig, weights: join(d.workDir, 'student-kd-detr', 'student.safetensors'), metrics: results[1]!.final, backend: s.backend });
+  const mb = (web.site.bundleAndWeightsBytes / 1e6).toFixed(1);
+  process.stdout.write(`\nThe distilled student in a web page: ${web.site.dir} (bundle + weights ${mb} MB). Serve it: ${web.serveCommand}\n`);
   return 0;
 }
 

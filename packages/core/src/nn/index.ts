@@ -11,3 +11,4 @@ export * from './layernorm.js';
 export * from './embedding.js';
 export * from './dropout.js';
 export * from './mlp.js';
+export * from './stop-gradient.js';

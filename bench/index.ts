@@ -15,6 +15,7 @@ const SECTIONS: Record<string, Loader> = {
   dp: () => import('./dp.js'),
   gpu: () => import('./gpu.js'),
   'async-step': () => import('./async-step.js'),
+  deformable: () => import('./deformable.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -7,4 +7,5 @@ export * from './postprocess/index.js';
 export * from './detr/detr-base.js';
 export * from './detr/detr.js';
 export * from './dab-detr/index.js';
+export * from './deformable-detr/index.js';
 export { registerDetectors } from './detr/register.js';

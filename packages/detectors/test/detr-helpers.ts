@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, BatchTarget } from '@detkit/core';
-import { DabDetr, SmallCnn, type DabDetrOptions } from '../src/detectors.js';
+import { DabDetr, DeformableDetr, SmallCnn, type DabDetrOptions, type DeformableDetrOptions } from '../src/detectors.js';
 import { rng } from './box-helpers.js';
 
 /** A tiny DAB-DETR that runs in milliseconds on the cpu backend. */
@@ -44,4 +44,23 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** A tiny Deformable DETR (2 levels: the small CNN's stride-4 map and one extra stride-2 level). */
+export function tinyDeformableDetr(over: Partial<DeformableDetrOptions> = {}): DeformableDetr {
+  return new DeformableDetr({
+    numClasses: 3,
+    backbone: new SmallCnn({ channels: [8, 16], seed: 1 }),
+    hiddenDim: 16,
+    numHeads: 2,
+    numEncoderLayers: 1,
+    numDecoderLayers: 2,
+    dimFeedforward: 32,
+    numQueries: 6,
+    numFeatureLevels: 2,
+    numPoints: 2,
+    groupNormGroups: 4,
+    seed: 3,
+    ...over,
+  });
 }

@@ -6,3 +6,4 @@ export { registerTfjsGradients } from './gradients.js';
 export { webGpuAdapter, loadWebGpu } from './webgpu/load.js';
 export { describeAdapter, adapterLabel, DEBIAN_SWIFTSHADER_ICD } from './webgpu/adapter.js';
 export type { AdapterDescription } from './webgpu/adapter.js';
+export * from './ms-deform-attn/index.js';

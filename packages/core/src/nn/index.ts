@@ -8,6 +8,8 @@ export * from './conv2d.js';
 export * from './state-dict-convert.js';
 export * from './batchnorm.js';
 export * from './layernorm.js';
+export * from './groupnorm.js';
 export * from './embedding.js';
 export * from './dropout.js';
 export * from './mlp.js';
+export * from './stop-gradient.js';

@@ -3,6 +3,7 @@ import { ResNet, type ResNetOptions } from '../backbone/resnet.js';
 import { SmallCnn, type SmallCnnOptions } from '../backbone/small-cnn.js';
 import type { Backbone } from '../backbone/types.js';
 import { DabDetr } from '../dab-detr/dab-detr.js';
+import { DeformableDetr, type DeformableDetrOptions } from '../deformable-detr/deformable-detr.js';
 import type { DetrCommonOptions } from './detr-base.js';
 import { Detr } from './detr.js';
 
@@ -44,18 +45,22 @@ const DETR_SPEC: Record<keyof DetrCommonOptions, Kind> = {
   numQueries: 'number', loss: 'object', matcher: 'object', topK: 'number', seed: 'number',
 };
 
-async function detrOptions(name: string, params: Record<string, unknown>, ctx: BuildContext): Promise<DetrCommonOptions> {
-  const raw = readParams<Omit<DetrCommonOptions, 'backbone'> & { backbone?: TypedConfig }>(`detector ${name}`, params, DETR_SPEC);
+const DEFORMABLE_SPEC: Record<keyof DeformableDetrOptions, Kind> = {
+  ...DETR_SPEC, numFeatureLevels: 'number', numPoints: 'number', groupNormGroups: 'number', twoStage: 'boolean',
+};
+
+async function detrOptions<T extends DetrCommonOptions = DetrCommonOptions>(name: string, params: Record<string, unknown>, ctx: BuildContext, spec: Record<string, Kind> = DETR_SPEC): Promise<T> {
+  const raw = readParams<Omit<T, 'backbone'> & { backbone?: TypedConfig }>(`detector ${name}`, params, spec);
   if (raw.numClasses === undefined) throw new DetkitError('CONFIG_INVALID', `detector ${name}: 'numClasses' is required`, { key: 'numClasses' });
   const backboneCfg = raw.backbone ?? { type: 'resnet', depth: 18 };
   if (typeof backboneCfg.type !== 'string') throw new DetkitError('CONFIG_INVALID', `detector ${name}: 'backbone' must be a { type, ... } config`, { key: 'backbone' });
   const backbone = await ctx.build<Backbone>('backbone', backboneCfg);
   // A model seed fixes every initial weight; drawn from the run's RNG when not given.
   const seed = raw.seed ?? ctx.services.rng.fork(`detector/${name}`).int(0x3fffffff);
-  return { ...raw, backbone, seed };
+  return { ...raw, backbone, seed } as unknown as T;
 }
 
-/** Registers 'detr', 'dab-detr' (kind 'detector') and 'resnet', 'small-cnn' (kind 'backbone'). */
+/** Registers 'detr', 'dab-detr', 'deformable-detr' (kind 'detector') and 'resnet', 'small-cnn' (kind 'backbone'). */
 export function registerDetectors(ctx: PluginContext): void {
   ctx.register<Backbone>('backbone', 'resnet', (p) => new ResNet(readParams<ResNetOptions>('backbone resnet', p, RESNET_SPEC)), {
     description: 'ResNet-18/34/50/101 with configurable width and blocks per stage (NHWC)',
@@ -68,5 +73,8 @@ export function registerDetectors(ctx: PluginContext): void {
   });
   ctx.register('detector', 'dab-detr', async (p, b) => new DabDetr(await detrOptions('dab-detr', p, b)), {
     description: 'DAB-DETR (anchor-box queries); implements the query-group contract for KD-DETR',
+  });
+  ctx.register('detector', 'deformable-detr', async (p, b) => new DeformableDetr(await detrOptions<DeformableDetrOptions>('deformable-detr', p, b, DEFORMABLE_SPEC)), {
+    description: 'Deformable DETR (multi-scale deformable attention, anchor-box queries, box refinement); implements the query-group contract',
   });
 }

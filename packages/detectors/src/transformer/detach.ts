@@ -9,18 +9,5 @@ export const detach: <T extends tf.Tensor>(x: T) => T = tf.customGrad(((x: tf.Te
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
 })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as <T extends tf.Tensor>(x: T) => T;
 
-/**
- * The same values with NO gradient path at all: a new tensor on the same buffer, created
- * outside the tape, so nothing computed from it is differentiated. `detach` above gives the
- * same gradients (zeros) but tfjs still back-propagates through everything downstream of it
- * only to multiply by zero at the end (DAB-DETR: the sine embeddings, `ref_point_head` input
- * gradients, anchor modulation of every layer after the first).
- */
-export function stopGradient<T extends tf.Tensor>(x: T): T {
-  const engine = tf.engine();
-  const backend = engine.state.tensorInfo.get(x.dataId)?.backend ?? engine.backend;
-  // As tf.engine().incRef: the engine counts the new tensor, the backend its buffer share.
-  const y = engine.makeTensorFromDataId(x.dataId, x.shape, x.dtype, backend) as T;
-  backend.incRef(x.dataId);
-  return y;
-}
+// Lives in core (the deformable-attention reference uses it too); re-exported for this package's users.
+export { stopGradient } from '@detkit/core';

@@ -15,6 +15,7 @@ import { makeSharedIdentity } from './identity.js';
 import { makeFastSlice, makeFastSplitV } from './slice.js';
 import { makeFastTile } from './tile.js';
 import { makeFastConcat } from './concat.js';
+import { msDeformAttnKernels } from '../ms-deform-attn/kernels.js';
 
 const MARK = Symbol.for('detkit.wasmKernel');
 type Marked = KernelFunc & { [MARK]?: { original?: KernelFunc } };
@@ -70,6 +71,8 @@ export function installWasmKernels(): WasmKernelReport {
   add('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilterWasm, report);
   add('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInputWasm, report);
   add('UnsortedSegmentSum', unsortedSegmentSumWasm, report);
+  // Deformable DETR's sampling (forward and gradient kernels; the op registers the gradient).
+  for (const [name, fn] of msDeformAttnKernels('wasm')) add(name, fn, report);
   override('BatchMatMul', makeFastBatchMatMul, report);
   override('_FusedMatMul', makeFastFusedMatMul, report);
   override('Conv2DBackpropInput', () => conv2DBackpropInputWasm as unknown as KernelFunc, report);
@@ -92,7 +95,7 @@ export function uninstallWasmKernels(): void {
     unregisterKernel(name, 'wasm');
     registerKernel({ ...k, kernelFunc: original });
   }
-  for (const name of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum']) {
+  for (const name of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum', ...msDeformAttnKernels('wasm').map(([n]) => n)]) {
     if (isOurs(name)) unregisterKernel(name, 'wasm');
   }
 }

@@ -1,0 +1,54 @@
+// Deformable DETR student on MNIST-detection (64x64 canvases): a ResNet-18-like backbone at 1/4
+// width, three stages of which the last two are returned (strides 8, 16: 8x8 and 4x4 maps), plus
+// one extra stride-2 level (stride 32: 2x2), so 3 levels and 84 memory tokens. Every level is at
+// least 2x2: a 1x1 level samples one cell whatever the offset, so a further level would add
+// nothing. d=128, 8 heads x 4 points, 2 encoder + 3 decoder layers, 50 anchor queries, like the
+// DAB-DETR student. Sampling offsets and anchors train at lr x0.1 (the reference's lr_linear_proj_mult).
+// Run: npx detkit train configs/deformable-detr/mnist-student.ts
+import { defineConfig } from '@detkit/core';
+
+const ENCODER_LAYERS = 2;
+const DECODER_LAYERS = 3;
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** lr x0.1 for the sampling offsets of every deformable attention and for the anchor boxes. */
+const slowLr = [
+  'refpoint_embed.',
+  ...range(ENCODER_LAYERS).map((i) => `transformer.encoder.layers.${i}.self_attn.sampling_offsets.`),
+  ...range(DECODER_LAYERS).map((i) => `transformer.decoder.layers.${i}.cross_attn.sampling_offsets.`),
+].map((match) => ({ match, lrMult: 0.1 }));
+
+export default defineConfig({
+  seed: 42,
+  workDir: '../../work_dirs/deformable-detr-mnist-student',
+  model: {
+    type: 'deformable-detr',
+    numClasses: 10,
+    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    backbone: { type: 'resnet', depth: 18, baseWidth: 16, blocks: [2, 2, 2], returnStages: [1, 2], norm: 'batch' },
+    numFeatureLevels: 3,
+    numPoints: 4,
+    hiddenDim: 128,
+    numHeads: 8,
+    numEncoderLayers: ENCODER_LAYERS,
+    numDecoderLayers: DECODER_LAYERS,
+    dimFeedforward: 512,
+    dropout: 0,
+    numQueries: 50,
+  },
+  data: {
+    train: { type: 'mnist-detection', split: 'train', count: 8000, canvasSize: 64 },
+    val: { type: 'mnist-detection', split: 'val', count: 500, canvasSize: 64 },
+    batchSize: 8,
+    loader: { type: 'default' },
+  },
+  evaluator: { type: 'coco' },
+  train: {
+    maxIters: 6000,
+    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowLr },
+    clipGradNorm: 0.1,
+    evalInterval: 1000,
+    checkpointInterval: 1000,
+    logInterval: 50,
+  },
+});

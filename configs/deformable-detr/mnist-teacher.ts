@@ -1,0 +1,57 @@
+// Deformable DETR teacher on MNIST-detection (64x64 canvases): a ResNet-18-like backbone at 1/2
+// width with three stages returned (strides 4, 8, 16: 16x16, 8x8, 4x4 maps) plus one extra
+// stride-2 level (stride 32: 2x2), so 4 levels, 340 memory tokens. Why these strides: the
+// reference's 8/16/32 + 64 would leave 1x1 and 2x2 maps here (a 1x1 level samples one cell
+// whatever the offset; bilinear sampling needs at least 2x2 to mean anything), while 13-38 px
+// digits are resolved by the stride-4..16 maps. d=128, 8 heads x 4 points, 3 encoder + 4 decoder
+// layers, 50 anchor queries. Sampling offsets and anchors train at lr x0.1 (the reference's
+// lr_linear_proj_mult). Run: npx detkit train configs/deformable-detr/mnist-teacher.ts
+import { defineConfig } from '@detkit/core';
+
+const ENCODER_LAYERS = 3;
+const DECODER_LAYERS = 4;
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** lr x0.1 for the sampling offsets of every deformable attention and for the anchor boxes. */
+const slowLr = [
+  'refpoint_embed.',
+  ...range(ENCODER_LAYERS).map((i) => `transformer.encoder.layers.${i}.self_attn.sampling_offsets.`),
+  ...range(DECODER_LAYERS).map((i) => `transformer.decoder.layers.${i}.cross_attn.sampling_offsets.`),
+].map((match) => ({ match, lrMult: 0.1 }));
+
+export default defineConfig({
+  seed: 42,
+  workDir: '../../work_dirs/deformable-detr-mnist-teacher',
+  model: {
+    type: 'deformable-detr',
+    numClasses: 10,
+    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    backbone: { type: 'resnet', depth: 18, baseWidth: 32, blocks: [2, 2, 2], returnStages: [0, 1, 2], norm: 'batch' },
+    numFeatureLevels: 4,
+    numPoints: 4,
+    hiddenDim: 128,
+    numHeads: 8,
+    numEncoderLayers: ENCODER_LAYERS,
+    numDecoderLayers: DECODER_LAYERS,
+    dimFeedforward: 512,
+    dropout: 0,
+    numQueries: 50,
+  },
+  data: {
+    train: { type: 'mnist-detection', split: 'train', count: 16000, canvasSize: 64 },
+    val: { type: 'mnist-detection', split: 'val', count: 500, canvasSize: 64 },
+    batchSize: 8,
+    loader: { type: 'default' },
+  },
+  evaluator: { type: 'coco' },
+  train: {
+    // The DAB-DETR teacher's schedule (5000 iterations, lr x0.1 from 4400); not yet run for this model.
+    maxIters: 5000,
+    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowLr },
+    lrSchedule: { type: 'lr-schedule', policy: 'step', milestones: [4400], gamma: 0.1 },
+    clipGradNorm: 0.1,
+    evalInterval: 500,
+    checkpointInterval: 500,
+    logInterval: 50,
+  },
+});

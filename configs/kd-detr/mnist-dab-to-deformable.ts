@@ -1,0 +1,23 @@
+// KD-DETR across architectures on MNIST-detection: the shipped DAB-DETR teacher
+// (configs/dab-detr/mnist-teacher.ts, checkpoints/dab-detr-mnist-teacher.safetensors) distilled
+// into the Deformable DETR student of configs/deformable-detr/mnist-student.ts. A distillation
+// point is a box with zero content: each model turns it into its own reference point and
+// positional query, so the points are consistent although the decoders differ. Same loss as
+// mnist-kd-detr.ts. Run from the repo root: npx detkit distill configs/kd-detr/mnist-dab-to-deformable.ts
+import { defineConfig } from '@detkit/core';
+
+export default defineConfig({
+  extends: '../deformable-detr/mnist-student.ts',
+  plugins: ['@detkit/kd-detr'],
+  workDir: '../../work_dirs/kd-detr-mnist-dab-to-deformable',
+  distill: {
+    type: 'kd-detr',
+    method: 'kd-detr',
+    teacher: { config: '../dab-detr/mnist-teacher.ts', checkpoint: '../../checkpoints/dab-detr-mnist-teacher.safetensors' },
+    samplers: [{ type: 'general', count: 300 }, { type: 'specific' }],
+    temperature: 10,
+    weights: { cls: 1, l1: 5, giou: 2 },
+    foregroundWeighting: true,
+    klNormalizer: 'sum',
+  },
+});

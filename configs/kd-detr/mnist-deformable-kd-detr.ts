@@ -1,0 +1,23 @@
+// KD-DETR, Deformable DETR -> Deformable DETR on MNIST-detection: the student of
+// configs/deformable-detr/mnist-student.ts distilled from the teacher of mnist-teacher.ts through
+// the same consistent distillation points as mnist-kd-detr.ts (300 general + the teacher's 50
+// queries, T = 10, lambdas 1/5/2, foreground re-weighting). The teacher checkpoint is where it
+// will be shipped once trained (it is not yet: see packages/detectors/README.md).
+// Run from the repo root: npx detkit distill configs/kd-detr/mnist-deformable-kd-detr.ts
+import { defineConfig } from '@detkit/core';
+
+export default defineConfig({
+  extends: '../deformable-detr/mnist-student.ts',
+  plugins: ['@detkit/kd-detr'],
+  workDir: '../../work_dirs/kd-detr-mnist-deformable',
+  distill: {
+    type: 'kd-detr',
+    method: 'kd-detr',
+    teacher: { config: '../deformable-detr/mnist-teacher.ts', checkpoint: '../../checkpoints/deformable-detr-mnist-teacher.safetensors' },
+    samplers: [{ type: 'general', count: 300 }, { type: 'specific' }],
+    temperature: 10,
+    weights: { cls: 1, l1: 5, giou: 2 },
+    foregroundWeighting: true,
+    klNormalizer: 'sum',
+  },
+});

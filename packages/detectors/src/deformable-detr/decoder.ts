@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Dropout, LayerNorm, Linear, MLP, Module, getActivation, stopGradient } from '@detkit/core';
+import { inverseSigmoid } from '../box/boxOps.js';
+import { MultiheadAttention } from '../transformer/attention.js';
+import { subSeed } from '../transformer/encoder.js';
+import { sineEmbedForPosition } from '../transformer/position-encoding.js';
+import type { DeformableLayerOptions } from './encoder.js';
+import { MSDeformAttn, type SpatialShapes } from './ms-deform-attn.js';
+
+/** What every decoder layer attends to. */
+export interface DecoderMemory {
+  memory: tf.Tensor3D;
+  shapes: SpatialShapes;
+  /** `[B,L,2]` (w, h) fraction of each level covered by the real image. */
+  validRatios: tf.Tensor3D;
+  keepMask: tf.Tensor2D;
+  /** Isolated query blocks for self-attention (detection queries, then each group). */
+  blocks?: readonly number[];
+}
+
+/**
+ * Deformable DETR's decoder layer, post-norm with the reference names: self-attention among
+ * the queries (`self_attn`, q = k = tgt + pos, isolated per block) + `norm2`; deformable
+ * cross-attention around the query's reference box (`cross_attn`) + `norm1`; FFN + `norm3`.
+ */
+export class DeformableDecoderLayer extends Module {
+  readonly selfAttn: MultiheadAttention;
+  readonly crossAttn: MSDeformAttn;
+  readonly linear1: Linear;
+  readonly linear2: Linear;
+  readonly norms: Record<'norm1' | 'norm2' | 'norm3', LayerNorm>;
+  private readonly drop: Dropout[];
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+
+  constructor(opts: DeformableLayerOptions) {
+    super();
+    const { dModel: d, seed } = opts;
+    this.crossAttn = this.module('cross_attn', new MSDeformAttn({ dModel: d, numHeads: opts.numHeads, numLevels: opts.numLevels, numPoints: opts.numPoints, seed: subSeed(seed, 1) }));
+    this.selfAttn = this.module('self_attn', new MultiheadAttention(d, opts.numHeads, { seed: subSeed(seed, 2) }));
+    this.linear1 = this.module('linear1', new Linear(d, opts.dimFeedforward, { seed: subSeed(seed, 3) }));
+    this.linear2 = this.module('linear2', new Linear(opts.dimFeedforward, d, { seed: subSeed(seed, 4) }));
+    this.norms = { norm1: this.module('norm1', new LayerNorm(d)), norm2: this.module('norm2', new LayerNorm(d)), norm3: this.module('norm3', new LayerNorm(d)) };
+    this.drop = this.moduleList('dropouts', [0, 1, 2, 3, 4].map((i) => new Dropout(opts.dropout ?? 0, subSeed(seed, 10 + i))));
+    this.act = getActivation(opts.activation ?? 'relu');
+  }
+
+  /** tgt, queryPos `[B,N,d]`; reference `[B,N,L,4]` boxes scaled per level. */
+  forward(tgt: tf.Tensor3D, queryPos: tf.Tensor3D, reference: tf.Tensor4D, m: DecoderMemory): tf.Tensor3D {
+    return tf.tidy(() => {
+      const d = this.drop;
+      const q = tf.add(tgt, queryPos);
+      const sa = this.selfAttn.forward(q, q, tgt, { blocks: m.blocks, dropout: (t) => d[0]!.forward(t) });
+      let x = this.norms.norm2.forward(tf.add(tgt, d[1]!.forward(sa)));
+      const ca = this.crossAttn.forward(tf.add(x, queryPos) as tf.Tensor3D, reference, m.memory, m.shapes, m.keepMask);
+      x = this.norms.norm1.forward(tf.add(x, d[2]!.forward(ca)));
+      const ff = this.linear2.forward(d[3]!.forward(this.act(this.linear1.forward(x))));
+      return this.norms.norm3.forward(tf.add(x, d[4]!.forward(ff))) as tf.Tensor3D;
+    });
+  }
+}
+
+export interface DeformableDecoderOutput {
+  /** Hidden states after each layer `[B,N,d]`. */
+  hs: tf.Tensor3D[];
+  /** Each layer's refined boxes, sigmoid cxcywh `[B,N,4]` (with gradient: the layer's box output). */
+  boxes: tf.Tensor3D[];
+}
+
+/**
+ * Decoder with DAB-style anchor queries and iterative box refinement: per layer the current
+ * box gives the positional query `ref_point_head(sine(box))` (scaled by `query_scale(tgt)`
+ * after layer 0) and, scaled by the valid ratios, the cross-attention's reference boxes; the
+ * layer's own box head (`bboxHeads[l]`) refines the box in inverse-sigmoid space; the refined
+ * box feeds the next layer detached (no gradient path), as in the reference.
+ */
+export class DeformableDecoder extends Module {
+  readonly layers: DeformableDecoderLayer[];
+  readonly refPointHead: MLP;
+  readonly queryScale: MLP;
+  private readonly d: number;
+
+  constructor(opts: DeformableLayerOptions & { numLayers: number }) {
+    super();
+    const d = (this.d = opts.dModel);
+    this.layers = this.moduleList(
+      'layers',
+      Array.from({ length: opts.numLayers }, (_, i) => new DeformableDecoderLayer({ ...opts, seed: subSeed(opts.seed, 300 + i) })),
+    );
+    this.refPointHead = this.module('ref_point_head', new MLP(2 * d, d, d, 2, { seed: subSeed(opts.seed, 1) }));
+    this.queryScale = this.module('query_scale', new MLP(d, d, d, 2, { seed: subSeed(opts.seed, 2) }));
+  }
+
+  /** tgt `[B,N,d]` content, anchors `[B,N,4]` sigmoid boxes (inputs: no gradient expected). */
+  forward(tgt: tf.Tensor3D, anchors: tf.Tensor3D, m: DecoderMemory, bboxHeads: readonly MLP[]): DeformableDecoderOutput {
+    const hs: tf.Tensor3D[] = [];
+    const boxes: tf.Tensor3D[] = [];
+    const [B, N] = tgt.shape;
+    const L = m.shapes.length;
+    const ratios4 = tf.tidy(() => tf.reshape(tf.concat([m.validRatios, m.validRatios], -1), [B, 1, L, 4]));
+    let output = tgt;
+    let ref = anchors;
+    this.layers.forEach((layer, l) => {
+      const next = tf.tidy(() => {
+        const reference = tf.mul(tf.reshape(ref, [B, N, 1, 4]), ratios4) as tf.Tensor4D;
+        let queryPos = this.refPointHead.forward(sineEmbedForPosition(ref, { numFeats: this.d / 2 }));
+        if (l > 0) queryPos = tf.mul(queryPos, this.queryScale.forward(output));
+        const out = layer.forward(output, queryPos as tf.Tensor3D, reference, m);
+        const refined = tf.sigmoid(tf.add(bboxHeads[l]!.forward(out), inverseSigmoid(ref))) as tf.Tensor3D;
+        return { out, refined };
+      });
+      output = next.out;
+      hs.push(output);
+      boxes.push(next.refined);
+      ref = stopGradient(next.refined);
+    });
+    ratios4.dispose();
+    return { hs, boxes };
+  }
+}

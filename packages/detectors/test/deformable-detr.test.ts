@@ -1,0 +1,143 @@
+import test from 'ava';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { createOptimizer, createRegistry, createServices, isDetkitError, loadConfig, resolveParamGroups, selectBackend, silentLogger, type Batch } from '@detkit/core';
+import { DeformableDetr, SmallCnn, offsetGrid, registerDetectors, type DeformableDetrOptions } from '../src/detectors.js';
+import { disposeBatch, tinyBatch } from './detr-helpers.js';
+
+test.before(async () => {
+  // wasm with detkit's kernels (the fused deformable-attention kernel among them).
+  await selectBackend({ backend: 'wasm', logger: silentLogger });
+});
+
+function model(over: Partial<DeformableDetrOptions> = {}): DeformableDetr {
+  return new DeformableDetr({
+    numClasses: 3,
+    backbone: new SmallCnn({ channels: [16, 32], seed: 1 }),
+    hiddenDim: 32,
+    numHeads: 4,
+    numEncoderLayers: 1,
+    numDecoderLayers: 2,
+    dimFeedforward: 64,
+    numQueries: 10,
+    numFeatureLevels: 2,
+    numPoints: 2,
+    groupNormGroups: 8,
+    seed: 5,
+    ...over,
+  });
+}
+
+function step(m: DeformableDetr, batch: Batch, opt: ReturnType<typeof createOptimizer>, lr: number): number {
+  const params = m.trainableParameters();
+  const byVar = new Map(params.map(([n, v]) => [v.name, n]));
+  const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(m.forwardTrain(batch).losses)) as tf.Scalar, params.map(([, v]) => v));
+  const named = new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k)!, g]));
+  opt.step(named, lr);
+  named.forEach((g) => g.dispose());
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  return loss;
+}
+
+test.serial('parameter names mirror the Deformable DETR reference; offsets start on the reference grid', (t) => {
+  const m = model();
+  const names = new Set(m.namedParameters().map(([n]) => n));
+  for (const n of [
+    'input_proj.0.0.weight', 'input_proj.0.1.weight', 'input_proj.1.0.weight', 'input_proj.1.1.bias',
+    'transformer.level_embed',
+    'transformer.encoder.layers.0.self_attn.sampling_offsets.bias',
+    'transformer.encoder.layers.0.self_attn.attention_weights.weight',
+    'transformer.encoder.layers.0.self_attn.value_proj.weight',
+    'transformer.encoder.layers.0.self_attn.output_proj.weight',
+    'transformer.decoder.layers.1.cross_attn.sampling_offsets.weight',
+    'transformer.decoder.layers.1.self_attn.in_proj_weight',
+    'transformer.decoder.layers.1.norm3.weight',
+    'class_embed.1.weight', 'bbox_embed.1.layers.2.bias', 'refpoint_embed.weight',
+  ]) t.true(names.has(n), n);
+  t.is(m.inputProj[1]!.conv.stride[0], 2, 'the extra level is a stride-2 conv');
+  const enc = m.transformer.encoder.layers[0]!.selfAttn;
+  t.deepEqual(Array.from(enc.samplingOffsets.bias!.dataSync()), Array.from(offsetGrid(4, 2, 2)));
+  t.is(tf.sum(tf.abs(enc.samplingOffsets.weight)).dataSync()[0], 0);
+  // Head 1 of 4 points along +y (theta = pi/2), point p at distance p + 1.
+  const g = offsetGrid(4, 2, 2);
+  t.true(Math.abs(g[(1 * 2 * 2 + 1) * 2]!) < 1e-6 && g[(1 * 2 * 2 + 1) * 2 + 1] === 2);
+  m.dispose();
+});
+
+test.serial('a tiny deformable-detr overfits one batch (loss falls markedly in 30 iterations) without leaking tensors', (t) => {
+  const m = model();
+  const batch = tinyBatch(2, 32, 1);
+  const opt = createOptimizer({ type: 'adamw', lr: 5e-3, weightDecay: 0 }, m.trainableParameters());
+  const losses: number[] = [];
+  let tensorsAfter2 = 0;
+  for (let i = 0; i < 30; i++) {
+    losses.push(step(m, batch, opt, 5e-3));
+    if (i === 2) tensorsAfter2 = tf.memory().numTensors;
+  }
+  t.is(tf.memory().numTensors, tensorsAfter2, 'tensor count grew across iterations');
+  const first = losses[0]!;
+  const last = Math.min(...losses.slice(-3));
+  t.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} on ${tf.getBackend()}`);
+  t.true(last < 0.5 * first, `loss did not fall enough: ${first} -> ${last}`);
+  opt.dispose();
+  disposeBatch(batch);
+  m.dispose();
+});
+
+test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
+  const m = model({ topK: 7 });
+  const batch = tinyBatch(2, 32, 2);
+  const before = tf.memory().numTensors;
+  const dets = await m.predict(batch);
+  t.is(tf.memory().numTensors, before);
+  t.true(m.training);
+  t.deepEqual(dets.map((d) => d.length), [7, 7]);
+  for (const d of dets) for (const x of d) t.true(x.score > 0 && x.score < 1 && x.label >= 0 && x.label < 3);
+  disposeBatch(batch);
+  m.dispose();
+});
+
+test.serial('registry: bad configs fail with CONFIG_INVALID naming the key', async (t) => {
+  const { services } = createServices({ logger: silentLogger, seed: 1 });
+  const reg = createRegistry(services);
+  registerDetectors(reg.pluginContext('@detkit/detectors'));
+  const base = {
+    type: 'deformable-detr', numClasses: 3, backbone: { type: 'resnet', depth: 18, baseWidth: 8, blocks: [1, 1], returnStages: [0, 1] },
+    hiddenDim: 16, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 16, numQueries: 4, groupNormGroups: 4, numFeatureLevels: 3, numPoints: 2,
+  };
+  const ok = await reg.build<DeformableDetr>('detector', base);
+  t.is(ok.numLevels, 3);
+  ok.dispose();
+  const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+    [{ numFeatureLevels: 4 }, 'numFeatureLevels', /backbone returns 2 level\(s\).*at most 3/],
+    [{ numPoints: 0 }, 'numPoints', /positive integer/],
+    [{ numHeads: 3 }, 'numHeads', /3 does not divide hiddenDim 16/],
+    [{ groupNormGroups: 5 }, 'groupNormGroups', /5 does not divide hiddenDim 16/],
+    [{ numPoint: 2 }, 'numPoint', /unknown parameter 'numPoint'.*numPoints/],
+  ];
+  for (const [over, key, message] of cases) {
+    const err = await t.throwsAsync(reg.build('detector', { ...base, ...over }));
+    t.true(isDetkitError(err, 'CONFIG_INVALID') && err.details?.['key'] === key && message.test(err.message), `${key}: ${String(err)}`);
+  }
+  const two = await t.throwsAsync(reg.build('detector', { ...base, twoStage: true }));
+  t.true(isDetkitError(two, 'NOT_IMPLEMENTED') && two.details?.['key'] === 'twoStage', String(two));
+});
+
+test.serial('the shipped configs give exactly the sampling offsets and the anchors lr x0.1', async (t) => {
+  for (const name of ['mnist-student', 'mnist-teacher']) {
+    const file = fileURLToPath(new URL(`../../../configs/deformable-detr/${name}.ts`, import.meta.url));
+    const { config } = await loadConfig(file);
+    const { services } = createServices({ logger: silentLogger, seed: 1 });
+    const reg = createRegistry(services);
+    registerDetectors(reg.pluginContext('@detkit/detectors'));
+    const m = await reg.build<DeformableDetr>('detector', config.model);
+    const resolved = resolveParamGroups(m.trainableParameters(), config.train.optimizer.paramGroups, 0);
+    const slow = resolved.filter((p) => p.lrMult === 0.1).map((p) => p.name).sort();
+    const want = m.trainableParameters().map(([n]) => n).filter((n) => n.includes('.sampling_offsets.') || n.startsWith('refpoint_embed.')).sort();
+    t.true(want.length > 2);
+    t.deepEqual(slow, want, name);
+    t.true(resolved.every((p) => p.lrMult === 1 || p.lrMult === 0.1));
+    m.dispose();
+  }
+});

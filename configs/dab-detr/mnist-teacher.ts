@@ -5,6 +5,7 @@
 // wasm core (~0.6 s/iteration at batch 8): the ResNet-34 / d=256 / 6+6 design measured 4 s/iteration.
 // Datasets, detectors and hooks are builtin plugins (loaded by the CLI). Run: npx detkit train configs/dab-detr/mnist-teacher.ts
 import { defineConfig } from '@detkit/core/config';
+import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 export default defineConfig({
   seed: 42,

@@ -5,7 +5,8 @@
 // nothing. d=128, 8 heads x 4 points, 2 encoder + 3 decoder layers, 50 anchor queries, like the
 // DAB-DETR student. Sampling offsets and anchors train at lr x0.1 (the reference's lr_linear_proj_mult).
 // Run: npx detkit train configs/deformable-detr/mnist-student.ts
-import { defineConfig } from '@detkit/core';
+import { defineConfig } from '@detkit/core/config';
+import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 const ENCODER_LAYERS = 2;
 const DECODER_LAYERS = 3;

@@ -6,7 +6,8 @@
 // digits are resolved by the stride-4..16 maps. d=128, 8 heads x 4 points, 3 encoder + 4 decoder
 // layers, 50 anchor queries. Sampling offsets and anchors train at lr x0.1 (the reference's
 // lr_linear_proj_mult). Run: npx detkit train configs/deformable-detr/mnist-teacher.ts
-import { defineConfig } from '@detkit/core';
+import { defineConfig } from '@detkit/core/config';
+import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 const ENCODER_LAYERS = 3;
 const DECODER_LAYERS = 4;

@@ -4,7 +4,8 @@
 // point is a box with zero content: each model turns it into its own reference point and
 // positional query, so the points are consistent although the decoders differ. Same loss as
 // mnist-kd-detr.ts. Run from the repo root: npx detkit distill configs/kd-detr/mnist-dab-to-deformable.ts
-import { defineConfig } from '@detkit/core';
+import { defineConfig } from '@detkit/core/config';
+import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 export default defineConfig({
   extends: '../deformable-detr/mnist-student.ts',

@@ -4,7 +4,8 @@
 // queries, T = 10, lambdas 1/5/2, foreground re-weighting). The teacher checkpoint is where it
 // will be shipped once trained (it is not yet: see packages/detectors/README.md).
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-deformable-kd-detr.ts
-import { defineConfig } from '@detkit/core';
+import { defineConfig } from '@detkit/core/config';
+import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 export default defineConfig({
   extends: '../deformable-detr/mnist-student.ts',

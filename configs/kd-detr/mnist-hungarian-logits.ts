@@ -1,6 +1,7 @@
 // Baseline: distil the MNIST student through Hungarian-matched detection queries (the
 // "inconsistent points" KD-DETR argues against), with the same loss as mnist-kd-detr.ts.
 import { defineConfig } from '@detkit/core/config';
+import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 export default defineConfig({
   extends: '../dab-detr/mnist-student.ts',

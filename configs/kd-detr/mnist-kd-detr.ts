@@ -4,6 +4,7 @@
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-kd-detr.ts
 // (paths are relative to this file).
 import { defineConfig } from '@detkit/core/config';
+import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 export default defineConfig({
   extends: '../dab-detr/mnist-student.ts',

@@ -4,6 +4,7 @@ import type { TypedConfig } from '@detkit/core';
 import type { ResNetOptions } from './backbone/resnet.js';
 import type { SmallCnnOptions } from './backbone/small-cnn.js';
 import type { DetrCommonOptions } from './detr/detr-base.js';
+import type { FasterRcnnOptions } from './faster-rcnn/options.js';
 
 /** A backbone as a config names it. */
 export type BackboneConfig = ({ type: 'resnet' } & ResNetOptions) | ({ type: 'small-cnn' } & SmallCnnOptions) | TypedConfig;
@@ -11,9 +12,13 @@ export type BackboneConfig = ({ type: 'resnet' } & ResNetOptions) | ({ type: 'sm
 /** `detr` and `dab-detr` params as written in a config: the backbone is a `{ type, ... }` fragment. */
 export type DetrConfigParams = Omit<DetrCommonOptions, 'backbone'> & { backbone?: BackboneConfig };
 
+/** `faster-rcnn` params as written in a config. */
+export type FasterRcnnConfigParams = Omit<FasterRcnnOptions, 'backbone'> & { backbone?: BackboneConfig };
+
 declare module '@detkit/core' {
   interface DetectorParams {
     detr: DetrConfigParams;
     'dab-detr': DetrConfigParams;
+    'faster-rcnn': FasterRcnnConfigParams;
   }
 }

@@ -82,7 +82,7 @@ export class BoxCoder {
     return tf.tidy(() => {
       const n = ref.shape[0];
       const [rx, ry, rw, rh] = tf.split(tf.reshape(ref, [n, 1, 4]), 4, -1);
-      const [dx, dy, dw, dh] = tf.split(tf.div(deltas, tf.tensor1d(this.weights as number[])), 4, -1);
+      const [dx, dy, dw, dh] = tf.split(tf.div(deltas, tf.tensor1d([...this.weights])), 4, -1);
       const cx = tf.add(tf.mul(dx!, rw!), rx!);
       const cy = tf.add(tf.mul(dy!, rh!), ry!);
       const w = tf.mul(tf.exp(tf.minimum(dw!, this.clip)), rw!);

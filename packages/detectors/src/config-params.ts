@@ -5,6 +5,7 @@ import type { ResNetOptions } from './backbone/resnet.js';
 import type { SmallCnnOptions } from './backbone/small-cnn.js';
 import type { DetrCommonOptions } from './detr/detr-base.js';
 import type { DeformableDetrOptions } from './deformable-detr/deformable-detr.js';
+import type { FasterRcnnOptions } from './faster-rcnn/options.js';
 
 /** A backbone as a config names it. */
 export type BackboneConfig = ({ type: 'resnet' } & ResNetOptions) | ({ type: 'small-cnn' } & SmallCnnOptions) | TypedConfig;
@@ -15,10 +16,14 @@ export type DetrConfigParams = Omit<DetrCommonOptions, 'backbone'> & { backbone?
 /** `deformable-detr` params as written in a config. */
 export type DeformableDetrConfigParams = Omit<DeformableDetrOptions, 'backbone'> & { backbone?: BackboneConfig };
 
+/** `faster-rcnn` params as written in a config. */
+export type FasterRcnnConfigParams = Omit<FasterRcnnOptions, 'backbone'> & { backbone?: BackboneConfig };
+
 declare module '@detkit/core' {
   interface DetectorParams {
     detr: DetrConfigParams;
     'dab-detr': DetrConfigParams;
     'deformable-detr': DeformableDetrConfigParams;
+    'faster-rcnn': FasterRcnnConfigParams;
   }
 }

@@ -1,5 +1,9 @@
-// The DETR-family detectors: backbones, transformer parts, DETR, DAB-DETR, the query-group
-// contract and post-processing. Re-exported by the package barrel.
+// The detectors: backbones, transformer parts, the DETR family with the query-group contract,
+// Faster R-CNN with the RoI contract, and post-processing. Re-exported by the package barrel.
+import type { PluginContext } from '@detkit/core';
+import { registerDetectors as registerDetrFamily } from './detr/register.js';
+import { registerFasterRcnn } from './faster-rcnn/register.js';
+
 export * from './backbone/index.js';
 export * from './transformer/index.js';
 export * from './contract/index.js';
@@ -8,4 +12,10 @@ export * from './detr/detr-base.js';
 export * from './detr/detr.js';
 export * from './dab-detr/index.js';
 export * from './deformable-detr/index.js';
-export { registerDetectors } from './detr/register.js';
+export * from './faster-rcnn/index.js';
+
+/** Registers every detector and backbone of this package. */
+export function registerDetectors(ctx: PluginContext): void {
+  registerDetrFamily(ctx);
+  registerFasterRcnn(ctx);
+}

@@ -5,7 +5,8 @@ import { resolveKdLossOptions, type KlNormalizer, type ResolvedKdLossOptions } f
 import { ConsistentPointsDistillation } from './methods/consistent-points.js';
 import { GtMatchedLogitsDistillation } from './methods/gt-matched-logits.js';
 import { HungarianLogitsDistillation } from './methods/hungarian-logits.js';
-import type { DistillMethod } from './methods/method.js';
+import type { AnyDistillMethod, DistillMethod } from './methods/method.js';
+import { HeteroRoiDistillation } from './methods/hetero-roi.js';
 import { NoDistillation } from './methods/none.js';
 import { GeneralSampler } from './samplers/general.js';
 import type { QuerySampler } from './samplers/sampler.js';
@@ -33,13 +34,20 @@ function readLoss(p: Params): ResolvedKdLossOptions {
 /** Default samplers: KD-DETR's general-to-specific pair (300 random points + the teacher's queries). */
 export const DEFAULT_SAMPLERS: TypedConfig[] = [{ type: 'general' }, { type: 'specific' }];
 
+/** The `samplers` list (default: general + specific), each built through the registry. */
+async function buildSamplers(p: Params, ctx: BuildContext): Promise<QuerySampler[]> {
+  const samplers: QuerySampler[] = [];
+  for (const s of (p.array('samplers') ?? DEFAULT_SAMPLERS) as TypedConfig[]) samplers.push(await ctx.build<QuerySampler>('sampler', s));
+  return samplers;
+}
+
 async function buildHook(params: Record<string, unknown>, ctx: BuildContext): Promise<Hook> {
   const methodParams: Record<string, unknown> = {};
   const hookParams: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(params)) (HOOK_KEYS.includes(k) ? hookParams : methodParams)[k] = v;
   const p = new Params('distill', hookParams, HOOK_KEYS);
   const methodName = p.string('method', 'kd-detr');
-  const method = await ctx.build<DistillMethod>(METHOD_KIND, { type: methodName, ...methodParams });
+  const method = await ctx.build<AnyDistillMethod>(METHOD_KIND, { type: methodName, ...methodParams });
   const logger = ctx.services.logger;
   const teacherRaw = p.raw('teacher');
   if (method.needsTeacher && teacherRaw === undefined) {
@@ -49,7 +57,8 @@ async function buildHook(params: Record<string, unknown>, ctx: BuildContext): Pr
   return new KdDetrHook({
     method,
     logger,
-    loadTeacher: spec ? async () => (await loadTeacher(spec, ctx, logger)).model : undefined,
+    loadTeacher: spec ? async (student) => (await loadTeacher(spec, ctx, logger, undefined, student)).model : undefined,
+    teacherLabel: spec ? (spec.model ? `'${spec.model.type}'` : `the model of ${spec.config}`) : undefined,
     saveStudent: p.boolean('saveStudent', true),
     priority: p.number('priority'),
   });
@@ -81,12 +90,18 @@ export function registerKdDetr(ctx: PluginContext): void {
     'kd-detr',
     async (params, b) => {
       const p = new Params('distill', params, ['samplers', ...LOSS_KEYS]);
-      const specs = (p.array('samplers') ?? DEFAULT_SAMPLERS) as TypedConfig[];
-      const samplers: QuerySampler[] = [];
-      for (const s of specs) samplers.push(await b.build<QuerySampler>('sampler', s));
-      return new ConsistentPointsDistillation(samplers, readLoss(p));
+      return new ConsistentPointsDistillation(await buildSamplers(p, b), readLoss(p));
     },
     { description: 'consistent distillation points: every sampler is an isolated query group decoded by teacher and student' },
+  );
+  ctx.register<AnyDistillMethod>(
+    METHOD_KIND,
+    'kd-detr-hetero',
+    async (params, b) => {
+      const p = new Params('distill', params, ['samplers', ...LOSS_KEYS]);
+      return new HeteroRoiDistillation(await buildSamplers(p, b), readLoss(p)) as AnyDistillMethod;
+    },
+    { description: 'heterogeneous KD-DETR: a DETR teacher into a CNN student (RoI contract); distillation points are boxes the teacher decodes as queries and the student pools as RoIs' },
   );
   ctx.register<DistillMethod>(
     METHOD_KIND,

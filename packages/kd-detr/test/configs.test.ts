@@ -16,3 +16,20 @@ test('the shipped kd-detr configs load and extend the MNIST student', async (t) 
   const gm = await loadConfig(`${configs}mnist-gt-matched-logits.ts`);
   t.is(gm.config.distill?.method, 'gt-matched-logits');
 });
+
+test('the heterogeneous config extends the Faster R-CNN config, whose model builds', async (t) => {
+  const kd = await loadConfig(`${configs}mnist-dab-to-faster-rcnn.ts`);
+  t.is(kd.config.model.type, 'faster-rcnn');
+  t.is(kd.config.distill?.method, 'kd-detr-hetero');
+  t.regex(String((kd.config.distill?.teacher as { checkpoint: string }).checkpoint), /checkpoints\/dab-detr-mnist-teacher\.safetensors$/);
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs');
+  await tf.setBackend('cpu');
+  const { createRegistry, createServices, silentLogger } = await import('@detkit/core');
+  const { registerDetectors, FasterRcnn } = await import('@detkit/detectors');
+  const registry = createRegistry(createServices({ logger: silentLogger, seed: 1, backend: 'cpu' }).services);
+  registerDetectors(registry.pluginContext('@detkit/detectors'));
+  const model = await registry.build('detector', kd.config.model);
+  t.true(model instanceof FasterRcnn);
+  (model as InstanceType<typeof FasterRcnn>).dispose();
+});

@@ -1,2 +1,3 @@
 export * from './query-groups.js';
 export * from './group-mask.js';
+export * from './roi-distillable.js';

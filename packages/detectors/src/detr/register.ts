@@ -7,7 +7,7 @@ import { DeformableDetr, type DeformableDetrOptions } from '../deformable-detr/d
 import type { DetrCommonOptions } from './detr-base.js';
 import { Detr } from './detr.js';
 
-type Kind = 'number' | 'boolean' | 'string' | 'number[]' | 'string[]' | 'object';
+export type Kind = 'number' | 'boolean' | 'string' | 'number[]' | 'string[]' | 'object';
 
 function kindOf(v: unknown): Kind | undefined {
   if (typeof v === 'number') return 'number';
@@ -18,8 +18,8 @@ function kindOf(v: unknown): Kind | undefined {
   return undefined;
 }
 
-/** Checks config params against the keys a factory knows (typos fail with the known list). */
-function readParams<T>(where: string, params: Record<string, unknown>, spec: Record<string, Kind>): T {
+/** Checks config params against the keys a factory knows (typos fail with the known list). Shared with faster-rcnn/register.ts. */
+export function readParams<T>(where: string, params: Record<string, unknown>, spec: Record<string, Kind>): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(params)) {
     if (k === 'type' || v === undefined) continue;

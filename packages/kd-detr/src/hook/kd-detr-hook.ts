@@ -1,15 +1,18 @@
 import { join } from 'node:path';
 import { DetkitError, saveModelOnly, type Batch, type ForwardResult, type ForwardSteps, type Hook, type IterInfo, type LossTerms, type Logger, type RunState } from '@detkit/core';
-import { isQueryGroupDetector, type QueryGroupDetector, type QueryGroupTrainOutputs } from '@detkit/detectors';
-import type { DistillMethod, Prepared } from '../methods/method.js';
+import type { QueryGroupDetector } from '@detkit/detectors';
+import type { AnyDistillMethod, Prepared } from '../methods/method.js';
 import { assertCompatible } from '../teacher/load-teacher.js';
+import { assertStudentContract, describeModel } from './contract-check.js';
 
 export const KD_HOOK_NAME = 'kd-detr';
 
 export interface KdDetrHookOptions {
-  method: DistillMethod;
-  /** Builds (and loads, and freezes) the teacher; called once, in beforeRun. Unused by `none`. */
-  loadTeacher?: () => Promise<QueryGroupDetector>;
+  method: AnyDistillMethod;
+  /** Builds (and loads, and freezes) the teacher; called once, in beforeRun, with the student's name for messages. Unused by `none`. */
+  loadTeacher?: (student: string) => Promise<QueryGroupDetector>;
+  /** The teacher as the config names it (its model type or config file), for start-up errors before it is loaded. */
+  teacherLabel?: string;
   logger: Logger;
   /** Write `workDir/student.safetensors` (student weights only) at the end. Default true. */
   saveStudent?: boolean;
@@ -34,7 +37,7 @@ export class KdDetrHook implements Hook {
   readonly priority: number;
   /** Data-parallel: every rank distils its share of the batch (the loss terms are in the tape); the student is saved by rank 0 (afterRun). */
   readonly everyRank = true;
-  readonly method: DistillMethod;
+  readonly method: AnyDistillMethod;
   private teacherModel: QueryGroupDetector | undefined;
   private prepared: Prepared | undefined;
   private expected: string[] = [];
@@ -55,14 +58,13 @@ export class KdDetrHook implements Hook {
       this.options.logger.info(`kd-detr: method 'none': the student trains alone`);
       return;
     }
-    if (!isQueryGroupDetector(student)) {
-      throw new DetkitError('MODEL_CONTRACT', `kd-detr: the student (${student.constructor.name}) does not implement the query-group contract (encode/decode/detectionQueries, see @detkit/detectors README)`);
-    }
+    // Before loading the teacher: a student that cannot take this method fails at once.
+    assertStudentContract(this.method, student, this.teacherModel ? describeModel(this.teacherModel) : (this.options.teacherLabel ?? 'distill.teacher'));
     if (!this.teacherModel) {
       if (!this.options.loadTeacher) throw new DetkitError('CONFIG_INVALID', `kd-detr: method '${this.method.name}' needs a teacher (distill.teacher)`, { key: 'distill.teacher' });
-      this.teacherModel = await this.options.loadTeacher();
+      this.teacherModel = await this.options.loadTeacher(describeModel(student));
     }
-    assertCompatible(this.teacherModel, student);
+    assertCompatible(this.teacherModel, student as unknown as QueryGroupDetector);
     this.expected = this.method.expectedTerms(student);
     this.options.logger.info(`kd-detr: method '${this.method.name}', ${this.expected.length} loss terms: ${this.expected.join(', ')}`);
   }
@@ -71,13 +73,13 @@ export class KdDetrHook implements Hook {
     if (!this.method.needsTeacher) return;
     this.release();
     if (!this.teacherModel) throw new DetkitError('MODEL_CONTRACT', 'kd-detr: beforeIter before beforeRun (no teacher loaded)');
-    this.prepared = await this.method.prepare({ teacher: this.teacherModel, batch, iter: state.iter, student: state.model as QueryGroupDetector, replica: state.replica });
+    this.prepared = await this.method.prepare({ teacher: this.teacherModel, batch, iter: state.iter, student: state.model, replica: state.replica });
   }
 
   afterForward(state: RunState, batch: Batch, forward: ForwardResult): LossTerms | ForwardSteps<LossTerms> | void {
     if (!this.method.needsTeacher) return;
     if (!this.prepared) throw new DetkitError('MODEL_CONTRACT', `kd-detr: afterForward at iteration ${state.iter} without the teacher's outputs (beforeIter did not run)`);
-    return this.method.losses({ student: state.model as QueryGroupDetector, outputs: forward.outputs as QueryGroupTrainOutputs, batch, prepared: this.prepared });
+    return this.method.losses({ student: state.model, outputs: forward.outputs, batch, prepared: this.prepared });
   }
 
   afterIter(state: RunState, info: IterInfo): void {

@@ -6,6 +6,7 @@ import { kdGroupsLosses, kdGroupTermNames, type PointOutputs, type ResolvedKdLos
 import type { KdGlobalSums } from '../loss/segment-loss.js';
 import type { QuerySampler } from '../samplers/sampler.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
+import { sampleAnchors, teacherAtAnchors } from './teacher-points.js';
 
 /** Per iteration: the shared anchors of every group and the teacher's final-layer outputs there. */
 export interface PreparedPoints extends Prepared {
@@ -38,26 +39,13 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
 
   async prepare({ teacher, batch, iter, replica }: PrepareContext): Promise<PreparedPoints> {
     const teacherAnchors = teacher.detectionQueries().anchors;
-    const anchors = this.samplers.map((s) => s.sample({ iter, teacherAnchors }));
+    const anchors = sampleAnchors(this.samplers, iter, teacherAnchors);
     const dispose = () => tf.dispose(anchors);
-    anchors.forEach((a, i) => {
-      if (a.rank !== 2 || a.shape[1] !== 4 || a.shape[0] === 0) {
-        dispose();
-        throw new DetkitError('INVALID_ARGUMENT', `kd-detr: sampler '${this.samplers[i]!.name}' produced anchors of shape [${a.shape}] at iteration ${iter}; its loss terms cannot be computed (need [M,4] with M > 0)`);
-      }
-    });
     // The teacher's graph is built here, outside any tape, and freed by the tidy: only the
     // final-layer outputs survive.
     let teacherOut: PointOutputs[];
     try {
-      teacherOut = tf.tidy(() => {
-        const encoded = teacher.encode(batch.images, batch.masks);
-        const { groups } = teacher.decode(encoded, anchors.map((a): QueryGroup => ({ anchors: a })), { detection: false, finalLayerOnly: true });
-        return groups.map((g) => {
-          const last = g.logits.length - 1;
-          return { logits: g.logits[last]!, boxes: g.boxes[last]! };
-        });
-      });
+      teacherOut = teacherAtAnchors(teacher, batch, anchors);
     } catch (e) {
       dispose(); // the sampled anchors; the tidy freed the teacher's intermediates
       throw e;

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, loadConfig, loadModelWeights, type BuildContext, type Logger, type TypedConfig } from '@detkit/core';
 import { isQueryGroupDetector, type QueryGroupDetector } from '@detkit/detectors';
+import { teacherContractError } from '../hook/contract-check.js';
 
 /** Where the teacher comes from: a config file's `model` section (or an inline one) and weights. */
 export interface TeacherSpec {
@@ -49,7 +50,7 @@ export function readTeacherSpec(raw: unknown): TeacherSpec {
  * query-group contract), loads its weights strictly, and freezes it: eval mode (no dropout,
  * batch-norm running statistics), no trainable parameters. Logs which tensors loaded.
  */
-export async function loadTeacher(spec: TeacherSpec, ctx: BuildContext, logger: Logger, baseDir = process.cwd()): Promise<{ model: QueryGroupDetector; report: TeacherLoadReport }> {
+export async function loadTeacher(spec: TeacherSpec, ctx: BuildContext, logger: Logger, baseDir = process.cwd(), student = 'the student'): Promise<{ model: QueryGroupDetector; report: TeacherLoadReport }> {
   let modelCfg = spec.model;
   if (spec.config !== undefined) {
     const file = resolve(baseDir, spec.config);
@@ -61,7 +62,9 @@ export async function loadTeacher(spec: TeacherSpec, ctx: BuildContext, logger: 
   }
   const model = await ctx.build<unknown>('detector', modelCfg!);
   if (!isQueryGroupDetector(model)) {
-    throw new DetkitError('MODEL_CONTRACT', `kd-detr: the teacher detector '${modelCfg!.type}' does not implement the query-group contract (encode/decode/detectionQueries, see @detkit/detectors README)`);
+    const error = teacherContractError(model, modelCfg!.type, student)!;
+    (model as { dispose?: () => void }).dispose?.();
+    throw error;
   }
   const weights = await loadModelWeights(checkpoint);
   let loaded: string[];
@@ -88,8 +91,11 @@ export async function loadTeacher(spec: TeacherSpec, ctx: BuildContext, logger: 
   return { model, report };
 }
 
+/** What both sides must agree on. */
+type ClassesAndBoxes = Pick<QueryGroupDetector, 'numClasses' | 'classNames' | 'boxFormat'>;
+
 /** Teacher and student must agree on classes and box format (kd-detr-method.md section 9). */
-export function assertCompatible(teacher: QueryGroupDetector, student: QueryGroupDetector): void {
+export function assertCompatible(teacher: ClassesAndBoxes, student: ClassesAndBoxes): void {
   const problems: string[] = [];
   if (teacher.numClasses !== student.numClasses) problems.push(`numClasses: teacher ${teacher.numClasses}, student ${student.numClasses}`);
   else if (teacher.classNames.join('\u0000') !== student.classNames.join('\u0000')) {

@@ -1,0 +1,173 @@
+// Heterogeneous KD-DETR (DETR teacher -> CNN student): the loss on hand-made tensors against a
+// float64 computation, the background and top-class rules through the gradient, start-up
+// errors for mismatched teacher / student / method, and 20 runner iterations end to end.
+import test from 'ava';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs';
+import { isDetkitError, type Hook } from '@detkit/core';
+import type { QueryGroupDetector, RoiPredictions } from '@detkit/detectors';
+import { KdDetrHook, kdSegmentLosses, resolveKdLossOptions, studentAtTeacherClass, type KdLossOptions } from '../src/kd-detr.js';
+import { snapshot, testRegistry, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
+
+test.before(async () => {
+  await tf.setBackend('cpu');
+});
+
+// B=1, M=2 points, C=3 classes. Point 0: the teacher is confident in class 0; point 1: background-ish, top class 1.
+const T_LOGITS = [[2, -1, 0], [-3, -2, -4]];
+const T_BOXES = [[0.5, 0.5, 0.4, 0.4], [0.3, 0.3, 0.2, 0.2]];
+const S_LOGITS = [[1, 0, -1, 5], [0, 1, 0.5, -2]]; // background last
+const S_BOXES = [
+  [[0.52, 0.48, 0.42, 0.38], [0.1, 0.1, 0.1, 0.1], [0.9, 0.9, 0.1, 0.1]],
+  [[0.7, 0.7, 0.3, 0.3], [0.35, 0.28, 0.25, 0.18], [0.2, 0.8, 0.1, 0.4]],
+];
+const TOP = [0, 1];
+
+const softmax = (v: number[]) => {
+  const m = Math.max(...v);
+  const e = v.map((x) => Math.exp(x - m));
+  const z = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / z);
+};
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+function giou(a: number[], b: number[]): number {
+  const xy = (q: number[]) => [q[0]! - q[2]! / 2, q[1]! - q[3]! / 2, q[0]! + q[2]! / 2, q[1]! + q[3]! / 2];
+  const [ax0, ay0, ax1, ay1] = xy(a);
+  const [bx0, by0, bx1, by1] = xy(b);
+  const inter = Math.max(0, Math.min(ax1!, bx1!) - Math.max(ax0!, bx0!)) * Math.max(0, Math.min(ay1!, by1!) - Math.max(ay0!, by0!));
+  const union = a[2]! * a[3]! + b[2]! * b[3]! - inter;
+  const enclosing = (Math.max(ax1!, bx1!) - Math.min(ax0!, bx0!)) * (Math.max(ay1!, by1!) - Math.min(ay0!, by0!));
+  return inter / union - (enclosing - union) / enclosing;
+}
+
+/** The issue's loss in float64: KL over the foreground classes only, box of the teacher's top class. */
+function expected(o: { temperature: number; foregroundWeighting: boolean }) {
+  const T = o.temperature;
+  let cls = 0, l1 = 0, gi = 0, wSum = 0;
+  for (let i = 0; i < 2; i++) {
+    const w = o.foregroundWeighting ? Math.max(...T_LOGITS[i]!.map(sigmoid)) : 1;
+    const pt = softmax(T_LOGITS[i]!.map((x) => x / T));
+    const ps = softmax(S_LOGITS[i]!.slice(0, 3).map((x) => x / T));
+    const kl = (pt.reduce((a, p, c) => a + p * (Math.log(p) - Math.log(ps[c]!)), 0) / 3) * T * T;
+    const sb = S_BOXES[i]![TOP[i]!]!;
+    cls += w * kl;
+    l1 += (w * sb.reduce((a, v, c) => a + Math.abs(v - T_BOXES[i]![c]!), 0)) / 4;
+    gi += w * (1 - giou(sb, T_BOXES[i]!));
+    wSum += w;
+  }
+  return { cls, l1: (5 * l1) / wSum, giou: (2 * gi) / wSum };
+}
+
+function terms(o: KdLossOptions, studentLogits = S_LOGITS) {
+  return tf.tidy(() => {
+    const teacher = { logits: tf.tensor3d([T_LOGITS]), boxes: tf.tensor3d([T_BOXES]) };
+    const pred: RoiPredictions = { logits: tf.tensor3d([studentLogits]), boxes: tf.tensor4d([S_BOXES]) };
+    const loss = kdSegmentLosses([{ teacher, student: studentAtTeacherClass(teacher, pred) }], resolveKdLossOptions(o))[0]!;
+    return Object.fromEntries(Object.entries(loss).map(([k, v]) => [k, v!.dataSync()[0]!]));
+  });
+}
+
+for (const o of [{ temperature: 2, foregroundWeighting: true }, { temperature: 10, foregroundWeighting: true }, { temperature: 2, foregroundWeighting: false }]) {
+  test.serial(`loss on hand-made tensors equals the float64 computation (${JSON.stringify(o)})`, (t) => {
+    const got = terms(o);
+    const want = expected(o);
+    for (const k of ['cls', 'l1', 'giou'] as const) t.true(Math.abs(got[k]! - want[k]) < 1e-5 * Math.max(1, Math.abs(want[k])), `${k}: ${got[k]} vs ${want[k]}`);
+  });
+}
+
+test.serial('the background logit takes no part; only the teacher-top-class box gets a gradient', (t) => {
+  const a = terms({ temperature: 2 });
+  const b = terms({ temperature: 2 }, S_LOGITS.map((r) => [...r.slice(0, 3), r[3]! - 7]));
+  t.deepEqual(a, b);
+  const [gl, gb] = tf.tidy(() => {
+    const teacher = { logits: tf.tensor3d([T_LOGITS]), boxes: tf.tensor3d([T_BOXES]) };
+    const g = tf.grads((l: tf.Tensor, bx: tf.Tensor) => {
+      const loss = kdSegmentLosses([{ teacher, student: studentAtTeacherClass(teacher, { logits: l as tf.Tensor3D, boxes: bx as tf.Tensor4D }) }], resolveKdLossOptions({}))[0]!;
+      return tf.addN(Object.values(loss) as tf.Scalar[]);
+    })([tf.tensor3d([S_LOGITS]), tf.tensor4d([S_BOXES])]);
+    return [g[0]!.arraySync() as number[][][], g[1]!.arraySync() as number[][][][]];
+  });
+  for (let i = 0; i < 2; i++) {
+    t.is(gl[0]![i]![3], 0, `background logit of point ${i}`);
+    t.true(gl[0]![i]!.slice(0, 3).some((v) => v !== 0));
+    for (let c = 0; c < 3; c++) {
+      const nonzero = gb[0]![i]![c]!.some((v) => v !== 0);
+      t.is(nonzero, c === TOP[i], `point ${i} class ${c}`);
+    }
+  }
+});
+
+/** A Faster R-CNN small enough for 16x16 images on cpu. */
+function tinyFasterRcnn(over: Record<string, unknown> = {}) {
+  return {
+    type: 'faster-rcnn',
+    numClasses: 3,
+    backbone: { type: 'resnet', depth: 18, baseWidth: 8, blocks: [1, 1], returnStages: [0, 1], seed: 2 },
+    fpnChannels: 8,
+    anchorSizes: [[4], [8], [16]],
+    rpn: { batchSizePerImage: 32, preNmsTopNTrain: 100, postNmsTopNTrain: 20, preNmsTopNTest: 100, postNmsTopNTest: 20 },
+    roiHead: { batchSizePerImage: 16, representationSize: 16, outputSize: 3, canonicalScale: 8, canonicalLevel: 3 },
+    seed: 4,
+    ...over,
+  };
+}
+
+async function run(studentCfg: Record<string, unknown>, teacherCfg: Record<string, unknown>, method: string, iters = 2) {
+  const { registry, logger } = await testRegistry();
+  const dir = tmp();
+  const teacher = await writeTeacher(registry, dir, teacherCfg);
+  const student = await registry.build<QueryGroupDetector>('detector', studentCfg);
+  const samplers = method.startsWith('kd-detr') ? { samplers: [{ type: 'general', count: 7 }, { type: 'specific' }] } : {};
+  const hook = await registry.build<KdDetrHook>('hook', { type: 'kd-detr', method, teacher, ...samplers });
+  const runner = tinyRunner(registry, student, [hook as Hook], iters, dir);
+  return { registry, logger, student, hook, runner };
+}
+
+test.serial('a DETR student with a CNN teacher fails at start naming both and what is missing', async (t) => {
+  const { runner } = await run(tinyModel(), tinyFasterRcnn(), 'kd-detr');
+  const e = await t.throwsAsync(runner.train());
+  t.true(isDetkitError(e) && e.code === 'MODEL_CONTRACT');
+  t.regex(e!.message, /the teacher 'faster-rcnn' FasterRcnn \(a CNN detector: RoI contract\) lacks encode, decode, detectionQueries/);
+  t.regex(e!.message, /student: DabDetr \(a DETR: query-group contract\)/);
+});
+
+for (const method of ['kd-detr', 'hungarian-logits', 'gt-matched-logits']) {
+  test.serial(`a CNN student with '${method}' (needs query groups) fails at start naming both and what is missing`, async (t) => {
+    const { runner } = await run(tinyFasterRcnn(), tinyModel({ seed: 11, hiddenDim: 24, numQueries: 5 }), method);
+    const e = await t.throwsAsync(runner.train());
+    t.true(isDetkitError(e) && e.code === 'MODEL_CONTRACT');
+    t.regex(e!.message, new RegExp(`method '${method}' distils through query groups, but the student FasterRcnn \\(a CNN detector: RoI contract\\) lacks encode, decode, detectionQueries`));
+    t.regex(e!.message, /\(teacher: 'dab-detr'\)\. For a CNN student choose method 'kd-detr-hetero'/);
+  });
+}
+
+test.serial("a DETR student with 'kd-detr-hetero' fails at start naming both and what is missing", async (t) => {
+  const { runner } = await run(tinyModel(), tinyModel({ seed: 11, hiddenDim: 24, numQueries: 5 }), 'kd-detr-hetero');
+  const e = await t.throwsAsync(runner.train());
+  t.true(isDetkitError(e) && e.code === 'MODEL_CONTRACT');
+  t.regex(e!.message, /method 'kd-detr-hetero' distils a DETR teacher into a CNN student through RoIs, but the student DabDetr \(a DETR: query-group contract\) lacks predictAtBoxes \(teacher: 'dab-detr'\)\. For a DETR student choose method 'kd-detr'/);
+});
+
+test.serial('20 heterogeneous iterations: kd terms per group, finite, the student trains, no tensor growth', async (t) => {
+  const { student, hook, runner, logger } = await run(tinyFasterRcnn(), tinyModel({ seed: 11, hiddenDim: 24, numQueries: 5 }), 'kd-detr-hetero', 20);
+  const iters: Array<Record<string, number>> = [];
+  const tensors: number[] = [];
+  runner.events$.subscribe((e) => {
+    if (e.type === 'afterIter') {
+      iters.push(e.losses);
+      tensors.push(tf.memory().numTensors);
+    }
+  });
+  const before = snapshot(student);
+  await runner.train();
+  t.true([...snapshot(student)].some(([k, v]) => v.some((x, i) => x !== before.get(k)![i])), 'the student trained');
+  const kd = Object.keys(iters[0]!).filter((k) => k.startsWith('kd-detr.')).sort();
+  t.deepEqual(kd, ['general', 'specific'].flatMap((g) => ['cls', 'giou', 'l1'].map((x) => `kd-detr.kd_${g}_${x}`)).sort());
+  t.true(['loss_objectness', 'loss_rpn_box_reg', 'loss_classifier', 'loss_box_reg'].every((k) => k in iters[0]!));
+  t.true(iters.every((l) => Object.values(l).every(Number.isFinite)));
+  t.is(tensors[19], tensors[2], `tensor counts ${tensors.join(',')}`);
+  t.true(logger.lines.some((l) => /method 'kd-detr-hetero', 6 loss terms/.test(l)), logger.lines.join('\n'));
+  hook.dispose();
+  runner.dispose();
+  student.dispose();
+});

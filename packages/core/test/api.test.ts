@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRun, loadDetector, selectBackend, silentLogger } from '../src/index.js';
+import { createRun, exportWeights, loadDetector, readSafetensors, selectBackend, silentLogger } from '../src/index.js';
 import { detkit, repo } from './cli-helpers.js';
 
 const teacherConfig = join(repo, 'configs/dab-detr/mnist-teacher.ts');
@@ -29,6 +29,14 @@ test.serial('createRun: one call gives a runner whose events$ show the iteration
   t.deepEqual(seen, ['afterIter@1', 'afterIter@2', 'afterIter@3', 'afterEval@3']);
   // The defaults stayed although the template adds a hook (customHooks): a checkpoint exists.
   t.true(existsSync(join(workDir, 'latest.safetensors')));
+  // The checkpoint records the latest evaluation, and an exported weights file keeps it.
+  const recorded = JSON.parse((await readSafetensors(join(workDir, 'latest.safetensors'))).metadata!.detkit!) as { extra?: { metrics?: Record<string, number>; metricsIter?: number } };
+  t.is(recorded.extra?.metricsIter, 3);
+  t.is(typeof recorded.extra?.metrics?.AP, 'number');
+  await exportWeights(join(workDir, 'latest.safetensors'), join(workDir, 'weights.safetensors'));
+  const exported = (await readSafetensors(join(workDir, 'weights.safetensors'))).metadata!;
+  t.deepEqual(JSON.parse(exported.metrics!), recorded.extra!.metrics);
+  t.is(exported.metricsIter, '3');
   await run.close();
 });
 

@@ -193,8 +193,15 @@ export async function exportWeights(from: string, to: string): Promise<{ tensors
     const meta: Record<string, string> = { format: WEIGHTS_FORMAT, detkitVersion: detkitVersion(), exportedFrom: basename(from) };
     let iter: number | undefined;
     if (metadata?.format === CHECKPOINT_FORMAT && metadata.detkit) {
-      iter = Number((JSON.parse(metadata.detkit) as { iter?: number }).iter);
+      const detkit = JSON.parse(metadata.detkit) as { iter?: number; extra?: { metrics?: unknown; metricsIter?: unknown } };
+      iter = Number(detkit.iter);
       if (Number.isFinite(iter)) meta.iter = String(iter);
+      // The validation metrics the checkpoint recorded (and at which iteration) stay with the weights.
+      if (detkit.extra?.metrics !== undefined) meta.metrics = JSON.stringify(detkit.extra.metrics);
+      if (detkit.extra?.metricsIter !== undefined) meta.metricsIter = String(detkit.extra.metricsIter);
+    } else if (metadata?.metrics !== undefined) {
+      meta.metrics = metadata.metrics;
+      if (metadata.metricsIter !== undefined) meta.metricsIter = metadata.metricsIter;
     }
     await writeSafetensors(to, weights, meta);
     return { tensors: weights.size, iter };

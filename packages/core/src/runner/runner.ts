@@ -52,6 +52,8 @@ export class Runner {
   readonly state: RunState;
   private readonly events = new Subject<RunnerEvent>();
   private readonly hooks: HookList;
+  /** The latest validation metrics, recorded in every checkpoint written after them. */
+  private lastEval?: { iter: number; metrics: Metrics };
   private readonly optimizer: Optimizer;
   private readonly params: Array<[string, tf.Variable]>;
   private iter = 0;
@@ -120,7 +122,13 @@ export class Runner {
       epoch: this.epoch,
       epochIter: this.epochIter,
       hookTensors,
-      meta: { seed: this.options.services.rng.seed, rngState: rng.getState?.(), configHash: this.options.configHash },
+      meta: {
+        seed: this.options.services.rng.seed,
+        rngState: rng.getState?.(),
+        configHash: this.options.configHash,
+        // The latest evaluation travels with the weights (export, the web page show it).
+        ...(this.lastEval ? { extra: { metrics: this.lastEval.metrics, metricsIter: this.lastEval.iter } } : {}),
+      },
     }).catch((e: unknown) => {
       throw divergedAt(e, this.iter);
     });
@@ -283,6 +291,7 @@ export class Runner {
     if (!val) return {};
     const detections = await predictAll(this.options.model, val.source, this.hooks.evalWeights());
     const metrics = await val.evaluator.evaluate(detections, val.dataset);
+    this.lastEval = { iter: this.iter, metrics };
     this.emit({ type: 'afterEval', iter: this.iter, epoch: this.epoch, metrics });
     await this.hooks.afterEval(this.state, metrics);
     return metrics;

@@ -2,7 +2,7 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRegistry, createServices, isDetkitError, selectBackend, silentLogger } from '@detkit/core';
 import { DabDetr, Detr, registerDetectors, type DabDetrOptions } from '../src/detectors.js';
-import { checkOverfitsOneBatch, disposeBatch, tinyBatch, tinyDabDetr, widerTinyOptions } from './detr-helpers.js';
+import { checkedPredict, testOverfitsOneBatch, tinyDabDetr, widerTinyOptions } from './detr-helpers.js';
 
 test.before(async () => {
   // wasm with detkit's training kernels (what runs here); falls back to cpu if unavailable.
@@ -36,19 +36,11 @@ test.serial('parameter names mirror the DAB-DETR reference', (t) => {
   m.dispose();
 });
 
-test.serial('a tiny dab-detr overfits one batch (loss falls markedly in 30 iterations) without leaking tensors', (t) => {
-  const m = model();
-  checkOverfitsOneBatch(t, m);
-  m.dispose();
-});
+testOverfitsOneBatch('dab-detr', () => model());
 
 test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
   const m = model({ topK: 7 });
-  const batch = tinyBatch(2, 32, 2);
-  const before = tf.memory().numTensors;
-  const dets = await m.predict(batch);
-  t.is(tf.memory().numTensors, before);
-  t.true(m.training);
+  const dets = await checkedPredict(t, m);
   t.is(dets.length, 2);
   for (const [i, d] of dets.entries()) {
     t.is(d.length, 7);
@@ -69,7 +61,6 @@ test.serial('predict: top-k detections in original-image pixels, eval mode resto
     }
     for (let k = 1; k < d.length; k++) t.true(d[k - 1]!.score >= d[k]!.score);
   }
-  disposeBatch(batch);
   m.dispose();
 });
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRegistry, createServices, isDetkitError, loadConfig, resolveParamGroups, selectBackend, silentLogger } from '@detkit/core';
 import { DeformableDetr, offsetGrid, registerDetectors, type DeformableDetrOptions } from '../src/detectors.js';
-import { checkOverfitsOneBatch, disposeBatch, tinyBatch, tinyDeformableDetr, widerTinyOptions } from './detr-helpers.js';
+import { checkedPredict, testOverfitsOneBatch, tinyDeformableDetr, widerTinyOptions } from './detr-helpers.js';
 
 test.before(async () => {
   // wasm with detkit's kernels (the fused deformable-attention kernel among them).
@@ -39,22 +39,13 @@ test.serial('parameter names mirror the Deformable DETR reference; offsets start
   m.dispose();
 });
 
-test.serial('a tiny deformable-detr overfits one batch (loss falls markedly in 30 iterations) without leaking tensors', (t) => {
-  const m = model();
-  checkOverfitsOneBatch(t, m);
-  m.dispose();
-});
+testOverfitsOneBatch('deformable-detr', () => model());
 
 test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
   const m = model({ topK: 7 });
-  const batch = tinyBatch(2, 32, 2);
-  const before = tf.memory().numTensors;
-  const dets = await m.predict(batch);
-  t.is(tf.memory().numTensors, before);
-  t.true(m.training);
+  const dets = await checkedPredict(t, m);
   t.deepEqual(dets.map((d) => d.length), [7, 7]);
   for (const d of dets) for (const x of d) t.true(x.score > 0 && x.score < 1 && x.label >= 0 && x.label < 3);
-  disposeBatch(batch);
   m.dispose();
 });
 

@@ -1,6 +1,6 @@
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import { createOptimizer, type Batch, type BatchTarget, type TrainableModel } from '@detkit/core';
+import { createOptimizer, type Batch, type BatchTarget, type Detection, type TrainableModel } from '@detkit/core';
 import { DabDetr, DeformableDetr, SmallCnn, type DabDetrOptions, type DeformableDetrOptions, type DetrCommonOptions } from '../src/detectors.js';
 import { rng } from './box-helpers.js';
 
@@ -79,21 +79,39 @@ export function trainStep(m: TrainableModel, batch: Batch, opt: ReturnType<typeo
   return loss;
 }
 
-/** 30 AdamW steps on one batch: the loss falls below half its first value and the tensor count stays flat. */
-export function checkOverfitsOneBatch(t: ExecutionContext, m: TrainableModel): void {
-  const batch = tinyBatch(2, 32, 1);
-  const opt = createOptimizer({ type: 'adamw', lr: 5e-3, weightDecay: 0 }, m.trainableParameters());
-  const losses: number[] = [];
-  let tensorsAfter2 = 0;
-  for (let i = 0; i < 30; i++) {
-    losses.push(trainStep(m, batch, opt, 5e-3));
-    if (i === 2) tensorsAfter2 = tf.memory().numTensors;
-  }
-  t.is(tf.memory().numTensors, tensorsAfter2, 'tensor count grew across iterations');
-  const first = losses[0]!;
-  const last = Math.min(...losses.slice(-3));
-  t.log(losses.map((l) => l.toFixed(2)).join(' ')); t.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} on ${tf.getBackend()}`);
-  t.true(last < 0.5 * first, `loss did not fall enough: ${first} -> ${last}`);
-  opt.dispose();
+/**
+ * Registers the serial test "a tiny NAME overfits one batch": 30 AdamW steps on one batch, the
+ * loss falls below half its first value and the tensor count stays flat.
+ */
+export function testOverfitsOneBatch(name: string, makeModel: () => TrainableModel): void {
+  test.serial(`a tiny ${name} overfits one batch (loss falls markedly in 30 iterations) without leaking tensors`, (t) => {
+    const m = makeModel();
+    const batch = tinyBatch(2, 32, 1);
+    const opt = createOptimizer({ type: 'adamw', lr: 5e-3, weightDecay: 0 }, m.trainableParameters());
+    const losses: number[] = [];
+    let tensorsAfter2 = 0;
+    for (let i = 0; i < 30; i++) {
+      losses.push(trainStep(m, batch, opt, 5e-3));
+      if (i === 2) tensorsAfter2 = tf.memory().numTensors;
+    }
+    t.is(tf.memory().numTensors, tensorsAfter2, 'tensor count grew across iterations');
+    const first = losses[0]!;
+    const last = Math.min(...losses.slice(-3));
+    t.log(losses.map((l) => l.toFixed(2)).join(' ')); t.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} on ${tf.getBackend()}`);
+    t.true(last < 0.5 * first, `loss did not fall enough: ${first} -> ${last}`);
+    opt.dispose();
+    disposeBatch(batch);
+    m.dispose();
+  });
+}
+
+/** `m.predict` on two 32x32 images (the second padded), checking that it leaks no tensor and leaves `m` in training mode. */
+export async function checkedPredict(t: ExecutionContext, m: TrainableModel): Promise<Detection[][]> {
+  const batch = tinyBatch(2, 32, 2);
+  const before = tf.memory().numTensors;
+  const dets = await m.predict(batch);
+  t.is(tf.memory().numTensors, before);
+  t.true(m.training);
   disposeBatch(batch);
+  return dets;
 }

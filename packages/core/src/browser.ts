@@ -26,6 +26,8 @@ export { silentLogger, type LogLevel } from './util/logger.js';
 export { formatValue } from './util/format-value.js';
 export { jsonErrorOffset, lineColumn, findNonFiniteNumber } from './config/json-position.js';
 export { installWasmKernels, type WasmKernelReport } from './backend/wasm/install.js';
+// Deformable DETR's attention op (its detector is in every page bundle of @detkit/detectors).
+export { msDeformAttn, levelStartsOf, type MsDeformAttnImpl } from './backend/ms-deform-attn/index.js';
 export * from './inference/index.js';
 
 export const CORE_VERSION = '0.1.0';

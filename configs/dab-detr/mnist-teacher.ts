@@ -5,6 +5,7 @@
 // wasm core (~0.6 s/iteration at batch 8): the ResNet-34 / d=256 / 6+6 design measured 4 s/iteration.
 // Datasets, detectors and hooks are builtin plugins (loaded by the CLI). Run: npx detkit train configs/dab-detr/mnist-teacher.ts
 import { defineConfig } from '@detkit/core/config';
+import { MNIST_CLASS_NAMES, mnistData } from '../_base/mnist-data.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 export default defineConfig({
@@ -13,7 +14,7 @@ export default defineConfig({
   model: {
     type: 'dab-detr',
     numClasses: 10,
-    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    classNames: MNIST_CLASS_NAMES,
     backbone: { type: 'resnet', depth: 18, baseWidth: 32, blocks: [2, 2], norm: 'batch' },
     hiddenDim: 128,
     numHeads: 8,
@@ -23,12 +24,7 @@ export default defineConfig({
     dropout: 0,
     numQueries: 50,
   },
-  data: {
-    train: { type: 'mnist-detection', split: 'train', count: 16000, canvasSize: 64 },
-    val: { type: 'mnist-detection', split: 'val', count: 500, canvasSize: 64 },
-    batchSize: 8,
-    loader: { type: 'default' },
-  },
+  data: mnistData(16000),
   evaluator: { type: 'coco' },
   train: {
     // The shipped checkpoint's schedule: 5000 iterations, lr x0.1 from iteration 4400.

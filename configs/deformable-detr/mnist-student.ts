@@ -6,18 +6,12 @@
 // DAB-DETR student. Sampling offsets and anchors train at lr x0.1 (the reference's lr_linear_proj_mult).
 // Run: npx detkit train configs/deformable-detr/mnist-student.ts
 import { defineConfig } from '@detkit/core/config';
+import { MNIST_CLASS_NAMES, mnistData } from '../_base/mnist-data.js';
+import { slowOffsetsAndAnchors } from '../_base/deformable-lr.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 const ENCODER_LAYERS = 2;
 const DECODER_LAYERS = 3;
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
-/** lr x0.1 for the sampling offsets of every deformable attention and for the anchor boxes. */
-const slowLr = [
-  'refpoint_embed.',
-  ...range(ENCODER_LAYERS).map((i) => `transformer.encoder.layers.${i}.self_attn.sampling_offsets.`),
-  ...range(DECODER_LAYERS).map((i) => `transformer.decoder.layers.${i}.cross_attn.sampling_offsets.`),
-].map((match) => ({ match, lrMult: 0.1 }));
 
 export default defineConfig({
   seed: 42,
@@ -25,7 +19,7 @@ export default defineConfig({
   model: {
     type: 'deformable-detr',
     numClasses: 10,
-    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    classNames: MNIST_CLASS_NAMES,
     backbone: { type: 'resnet', depth: 18, baseWidth: 16, blocks: [2, 2, 2], returnStages: [1, 2], norm: 'batch' },
     numFeatureLevels: 3,
     numPoints: 4,
@@ -37,16 +31,11 @@ export default defineConfig({
     dropout: 0,
     numQueries: 50,
   },
-  data: {
-    train: { type: 'mnist-detection', split: 'train', count: 8000, canvasSize: 64 },
-    val: { type: 'mnist-detection', split: 'val', count: 500, canvasSize: 64 },
-    batchSize: 8,
-    loader: { type: 'default' },
-  },
+  data: mnistData(8000),
   evaluator: { type: 'coco' },
   train: {
     maxIters: 6000,
-    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowLr },
+    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowOffsetsAndAnchors(ENCODER_LAYERS, DECODER_LAYERS) },
     clipGradNorm: 0.1,
     evalInterval: 1000,
     checkpointInterval: 1000,

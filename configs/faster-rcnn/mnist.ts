@@ -4,6 +4,7 @@
 // level for the RPN; anchors 16/32/64 px for 13-38 px digits; a canonical 32 px box pools from
 // stride 8; 64 RoIs per image (at most 4 digits). Run: npx detkit train configs/faster-rcnn/mnist.ts
 import { defineConfig } from '@detkit/core/config';
+import { MNIST_CLASS_NAMES, mnistData } from '../_base/mnist-data.js';
 import type {} from '@detkit/detectors';
 import type {} from '@detkit/datasets';
 
@@ -13,7 +14,7 @@ export default defineConfig({
   model: {
     type: 'faster-rcnn',
     numClasses: 10,
-    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    classNames: MNIST_CLASS_NAMES,
     backbone: { type: 'resnet', depth: 18, baseWidth: 16, blocks: [2, 2], returnStages: [0, 1], norm: 'batch' },
     fpnChannels: 64,
     extraMaxPool: true,
@@ -22,12 +23,7 @@ export default defineConfig({
     rpn: { batchSizePerImage: 256, positiveFraction: 0.5, preNmsTopNTrain: 1000, postNmsTopNTrain: 300, preNmsTopNTest: 1000, postNmsTopNTest: 100 },
     roiHead: { batchSizePerImage: 64, positiveFraction: 0.25, outputSize: 7, samplingRatio: 2, aligned: true, canonicalScale: 32, canonicalLevel: 3, representationSize: 256 },
   },
-  data: {
-    train: { type: 'mnist-detection', split: 'train', count: 8000, canvasSize: 64 },
-    val: { type: 'mnist-detection', split: 'val', count: 500, canvasSize: 64 },
-    batchSize: 8,
-    loader: { type: 'default' },
-  },
+  data: mnistData(8000),
   evaluator: { type: 'coco' },
   train: {
     maxIters: 3000,

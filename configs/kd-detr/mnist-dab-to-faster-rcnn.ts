@@ -6,6 +6,7 @@
 // every point is an extra RoI for every image (8 x 150 = 1200 RoIs beside 512 sampled ones).
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-dab-to-faster-rcnn.ts
 import { defineConfig } from '@detkit/core/config';
+import { KD_DETR_LOSS } from '../_base/kd-detr-loss.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 export default defineConfig({
@@ -17,9 +18,6 @@ export default defineConfig({
     method: 'kd-detr-hetero',
     teacher: { config: '../dab-detr/mnist-teacher.ts', checkpoint: '../../checkpoints/dab-detr-mnist-teacher.safetensors' },
     samplers: [{ type: 'general', count: 100 }, { type: 'specific' }],
-    temperature: 10,
-    weights: { cls: 1, l1: 5, giou: 2 },
-    foregroundWeighting: true,
-    klNormalizer: 'sum',
+    ...KD_DETR_LOSS,
   },
 });

@@ -5,6 +5,7 @@
 // will be shipped once trained (it is not yet: see packages/detectors/README.md).
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-deformable-kd-detr.ts
 import { defineConfig } from '@detkit/core/config';
+import { KD_DETR_LOSS } from '../_base/kd-detr-loss.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 export default defineConfig({
@@ -16,9 +17,6 @@ export default defineConfig({
     method: 'kd-detr',
     teacher: { config: '../deformable-detr/mnist-teacher.ts', checkpoint: '../../checkpoints/deformable-detr-mnist-teacher.safetensors' },
     samplers: [{ type: 'general', count: 300 }, { type: 'specific' }],
-    temperature: 10,
-    weights: { cls: 1, l1: 5, giou: 2 },
-    foregroundWeighting: true,
-    klNormalizer: 'sum',
+    ...KD_DETR_LOSS,
   },
 });

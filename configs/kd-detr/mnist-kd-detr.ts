@@ -4,6 +4,7 @@
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-kd-detr.ts
 // (paths are relative to this file).
 import { defineConfig } from '@detkit/core/config';
+import { KD_DETR_LOSS } from '../_base/kd-detr-loss.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
 export default defineConfig({
@@ -15,9 +16,6 @@ export default defineConfig({
     method: 'kd-detr',
     teacher: { config: '../dab-detr/mnist-teacher.ts', checkpoint: '../../checkpoints/dab-detr-mnist-teacher.safetensors' },
     samplers: [{ type: 'general', count: 300 }, { type: 'specific' }],
-    temperature: 10,
-    weights: { cls: 1, l1: 5, giou: 2 },
-    foregroundWeighting: true,
-    klNormalizer: 'sum',
+    ...KD_DETR_LOSS,
   },
 });

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repo } from './cli-helpers.js';
 import { twoInstalls } from './two-installs.js';
@@ -52,16 +52,19 @@ test("the repo's configs and the plugin template's, extended from another instal
   const two = twoInstalls();
   t.teardown(two.remove);
   const configs: string[] = [];
+  // configs/_base: fragments the configs import (no config of their own): copied, not loaded.
+  const fragments: string[] = [];
   const walk = (d: string): void => {
     for (const e of readdirSync(d)) {
       const p = join(d, e);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.ts$/.test(e)) configs.push(relative(repo, p));
+      else if (/\.ts$/.test(e)) (basename(d) === '_base' ? fragments : configs).push(relative(repo, p));
     }
   };
   walk(join(repo, 'configs'));
   configs.push('examples/plugin-template/detkit.config.ts');
   t.true(configs.length >= 6, configs.join(', '));
+  for (const f of fragments) cpSync(join(repo, f), join(two.dir, 'clone', f));
   const users = configs.map((c, i) => {
     cpSync(join(repo, c), join(two.dir, 'clone', c));
     return two.write(`user/extends-${i}.ts`, `export default { extends: ${JSON.stringify(`../clone/${c}`)} };\n`);

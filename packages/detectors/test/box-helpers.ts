@@ -1,16 +1,8 @@
 /** Small deterministic helpers shared by the box / matcher / losses tests. */
+import { mulberry32 } from '../src/faster-rcnn/uniform.js';
 
 /** Mulberry32: a seeded PRNG so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** `n` random normalised cxcywh boxes that stay mostly inside the unit square. */
 export function randomCxcywh(rand: () => number, n: number): Float64Array {

@@ -1,8 +1,8 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import { createOptimizer, createRegistry, createServices, isDetkitError, selectBackend, silentLogger, type Batch } from '@detkit/core';
-import { DabDetr, Detr, SmallCnn, registerDetectors, type DabDetrOptions } from '../src/detectors.js';
-import { disposeBatch, tinyBatch } from './detr-helpers.js';
+import { createRegistry, createServices, isDetkitError, selectBackend, silentLogger } from '@detkit/core';
+import { DabDetr, Detr, registerDetectors, type DabDetrOptions } from '../src/detectors.js';
+import { checkedPredict, testOverfitsOneBatch, tinyDabDetr, widerTinyOptions } from './detr-helpers.js';
 
 test.before(async () => {
   // wasm with detkit's training kernels (what runs here); falls back to cpu if unavailable.
@@ -10,31 +10,7 @@ test.before(async () => {
 });
 
 function model(over: Partial<DabDetrOptions> = {}): DabDetr {
-  return new DabDetr({
-    numClasses: 3,
-    backbone: new SmallCnn({ channels: [16, 32], seed: 1 }),
-    hiddenDim: 32,
-    numHeads: 4,
-    numEncoderLayers: 1,
-    numDecoderLayers: 2,
-    dimFeedforward: 64,
-    numQueries: 10,
-    seed: 5,
-    ...over,
-  });
-}
-
-/** One optimiser step; returns the summed loss. */
-function step(m: DabDetr | Detr, batch: Batch, opt: ReturnType<typeof createOptimizer>, lr: number): number {
-  const params = m.trainableParameters();
-  const byVar = new Map(params.map(([n, v]) => [v.name, n]));
-  const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(m.forwardTrain(batch).losses)) as tf.Scalar, params.map(([, v]) => v));
-  const named = new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k)!, g]));
-  opt.step(named, lr);
-  named.forEach((g) => g.dispose());
-  const loss = value.dataSync()[0]!;
-  value.dispose();
-  return loss;
+  return tinyDabDetr({ ...widerTinyOptions(), ...over });
 }
 
 test.serial('parameter names mirror the DAB-DETR reference', (t) => {
@@ -60,33 +36,11 @@ test.serial('parameter names mirror the DAB-DETR reference', (t) => {
   m.dispose();
 });
 
-test.serial('a tiny dab-detr overfits one batch (loss falls markedly in 30 iterations) without leaking tensors', (t) => {
-  const m = model();
-  const batch = tinyBatch(2, 32, 1);
-  const opt = createOptimizer({ type: 'adamw', lr: 5e-3, weightDecay: 0 }, m.trainableParameters());
-  const losses: number[] = [];
-  let tensorsAfter2 = 0;
-  for (let i = 0; i < 30; i++) {
-    losses.push(step(m, batch, opt, 5e-3));
-    if (i === 2) tensorsAfter2 = tf.memory().numTensors;
-  }
-  t.is(tf.memory().numTensors, tensorsAfter2, 'tensor count grew across iterations');
-  const first = losses[0]!;
-  const last = Math.min(...losses.slice(-3));
-  t.log(losses.map((l) => l.toFixed(2)).join(' ')); t.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} on ${tf.getBackend()}`);
-  t.true(last < 0.5 * first, `loss did not fall enough: ${first} -> ${last}`);
-  opt.dispose();
-  disposeBatch(batch);
-  m.dispose();
-});
+testOverfitsOneBatch('dab-detr', () => model());
 
 test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
   const m = model({ topK: 7 });
-  const batch = tinyBatch(2, 32, 2);
-  const before = tf.memory().numTensors;
-  const dets = await m.predict(batch);
-  t.is(tf.memory().numTensors, before);
-  t.true(m.training);
+  const dets = await checkedPredict(t, m);
   t.is(dets.length, 2);
   for (const [i, d] of dets.entries()) {
     t.is(d.length, 7);
@@ -107,7 +61,6 @@ test.serial('predict: top-k detections in original-image pixels, eval mode resto
     }
     for (let k = 1; k < d.length; k++) t.true(d[k - 1]!.score >= d[k]!.score);
   }
-  disposeBatch(batch);
   m.dispose();
 });
 

@@ -1,9 +1,9 @@
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { createOptimizer, createRegistry, createServices, isDetkitError, loadConfig, resolveParamGroups, selectBackend, silentLogger, type Batch } from '@detkit/core';
-import { DeformableDetr, SmallCnn, offsetGrid, registerDetectors, type DeformableDetrOptions } from '../src/detectors.js';
-import { disposeBatch, tinyBatch } from './detr-helpers.js';
+import { createRegistry, createServices, isDetkitError, loadConfig, resolveParamGroups, selectBackend, silentLogger } from '@detkit/core';
+import { DeformableDetr, offsetGrid, registerDetectors, type DeformableDetrOptions } from '../src/detectors.js';
+import { checkedPredict, testOverfitsOneBatch, tinyDeformableDetr, widerTinyOptions } from './detr-helpers.js';
 
 test.before(async () => {
   // wasm with detkit's kernels (the fused deformable-attention kernel among them).
@@ -11,33 +11,7 @@ test.before(async () => {
 });
 
 function model(over: Partial<DeformableDetrOptions> = {}): DeformableDetr {
-  return new DeformableDetr({
-    numClasses: 3,
-    backbone: new SmallCnn({ channels: [16, 32], seed: 1 }),
-    hiddenDim: 32,
-    numHeads: 4,
-    numEncoderLayers: 1,
-    numDecoderLayers: 2,
-    dimFeedforward: 64,
-    numQueries: 10,
-    numFeatureLevels: 2,
-    numPoints: 2,
-    groupNormGroups: 8,
-    seed: 5,
-    ...over,
-  });
-}
-
-function step(m: DeformableDetr, batch: Batch, opt: ReturnType<typeof createOptimizer>, lr: number): number {
-  const params = m.trainableParameters();
-  const byVar = new Map(params.map(([n, v]) => [v.name, n]));
-  const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(m.forwardTrain(batch).losses)) as tf.Scalar, params.map(([, v]) => v));
-  const named = new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k)!, g]));
-  opt.step(named, lr);
-  named.forEach((g) => g.dispose());
-  const loss = value.dataSync()[0]!;
-  value.dispose();
-  return loss;
+  return tinyDeformableDetr({ ...widerTinyOptions(), groupNormGroups: 8, ...over });
 }
 
 test.serial('parameter names mirror the Deformable DETR reference; offsets start on the reference grid', (t) => {
@@ -65,36 +39,13 @@ test.serial('parameter names mirror the Deformable DETR reference; offsets start
   m.dispose();
 });
 
-test.serial('a tiny deformable-detr overfits one batch (loss falls markedly in 30 iterations) without leaking tensors', (t) => {
-  const m = model();
-  const batch = tinyBatch(2, 32, 1);
-  const opt = createOptimizer({ type: 'adamw', lr: 5e-3, weightDecay: 0 }, m.trainableParameters());
-  const losses: number[] = [];
-  let tensorsAfter2 = 0;
-  for (let i = 0; i < 30; i++) {
-    losses.push(step(m, batch, opt, 5e-3));
-    if (i === 2) tensorsAfter2 = tf.memory().numTensors;
-  }
-  t.is(tf.memory().numTensors, tensorsAfter2, 'tensor count grew across iterations');
-  const first = losses[0]!;
-  const last = Math.min(...losses.slice(-3));
-  t.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} on ${tf.getBackend()}`);
-  t.true(last < 0.5 * first, `loss did not fall enough: ${first} -> ${last}`);
-  opt.dispose();
-  disposeBatch(batch);
-  m.dispose();
-});
+testOverfitsOneBatch('deformable-detr', () => model());
 
 test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
   const m = model({ topK: 7 });
-  const batch = tinyBatch(2, 32, 2);
-  const before = tf.memory().numTensors;
-  const dets = await m.predict(batch);
-  t.is(tf.memory().numTensors, before);
-  t.true(m.training);
+  const dets = await checkedPredict(t, m);
   t.deepEqual(dets.map((d) => d.length), [7, 7]);
   for (const d of dets) for (const x of d) t.true(x.score > 0 && x.score < 1 && x.label >= 0 && x.label < 3);
-  disposeBatch(batch);
   m.dispose();
 });
 

@@ -1,13 +1,17 @@
+import test, { type ExecutionContext } from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Batch, BatchTarget } from '@detkit/core';
-import { DabDetr, DeformableDetr, SmallCnn, type DabDetrOptions, type DeformableDetrOptions } from '../src/detectors.js';
+import { createOptimizer, type Batch, type BatchTarget, type Detection, type TrainableModel } from '@detkit/core';
+import { DabDetr, DeformableDetr, SmallCnn, type DabDetrOptions, type DeformableDetrOptions, type DetrCommonOptions } from '../src/detectors.js';
 import { rng } from './box-helpers.js';
 
-/** A tiny DAB-DETR that runs in milliseconds on the cpu backend. */
-export function tinyDabDetr(over: Partial<DabDetrOptions> = {}): DabDetr {
-  return new DabDetr({
+/**
+ * What the tiny DETR-family models share: 3 classes, the small CNN, d = 16, 1 encoder + 2
+ * decoder layers, 6 queries; `over` wins. The default backbone is built only when `over`
+ * brings none (an unused one would leave its variables undisposed).
+ */
+function tinyDetrOptions<O extends DetrCommonOptions>(over: Partial<O>): DetrCommonOptions & Partial<O> {
+  return {
     numClasses: 3,
-    backbone: new SmallCnn({ channels: [8, 16], seed: 1 }),
     hiddenDim: 16,
     numHeads: 2,
     numEncoderLayers: 1,
@@ -16,7 +20,18 @@ export function tinyDabDetr(over: Partial<DabDetrOptions> = {}): DabDetr {
     numQueries: 6,
     seed: 3,
     ...over,
-  });
+    backbone: over.backbone ?? new SmallCnn({ channels: [8, 16], seed: 1 }),
+  };
+}
+
+/** Twice the tiny models' width (d = 32, 10 queries): the training tests' models, over tinyDabDetr / tinyDeformableDetr. */
+export function widerTinyOptions(): Partial<DetrCommonOptions> {
+  return { backbone: new SmallCnn({ channels: [16, 32], seed: 1 }), hiddenDim: 32, numHeads: 4, dimFeedforward: 64, numQueries: 10, seed: 5 };
+}
+
+/** A tiny DAB-DETR that runs in milliseconds on the cpu backend. */
+export function tinyDabDetr(over: Partial<DabDetrOptions> = {}): DabDetr {
+  return new DabDetr(tinyDetrOptions(over));
 }
 
 /** A batch of `b` random images (the second one padded on the right/bottom) with 1-2 boxes each. */
@@ -48,19 +63,55 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** A tiny Deformable DETR (2 levels: the small CNN's stride-4 map and one extra stride-2 level). */
 export function tinyDeformableDetr(over: Partial<DeformableDetrOptions> = {}): DeformableDetr {
-  return new DeformableDetr({
-    numClasses: 3,
-    backbone: new SmallCnn({ channels: [8, 16], seed: 1 }),
-    hiddenDim: 16,
-    numHeads: 2,
-    numEncoderLayers: 1,
-    numDecoderLayers: 2,
-    dimFeedforward: 32,
-    numQueries: 6,
-    numFeatureLevels: 2,
-    numPoints: 2,
-    groupNormGroups: 4,
-    seed: 3,
-    ...over,
+  return new DeformableDetr(tinyDetrOptions({ numFeatureLevels: 2, numPoints: 2, groupNormGroups: 4, ...over }));
+}
+
+/** One optimiser step on the summed losses of `m.forwardTrain(batch)`; returns that sum. */
+export function trainStep(m: TrainableModel, batch: Batch, opt: ReturnType<typeof createOptimizer>, lr: number): number {
+  const params = m.trainableParameters();
+  const byVar = new Map(params.map(([n, v]) => [v.name, n]));
+  const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(m.forwardTrain(batch).losses)) as tf.Scalar, params.map(([, v]) => v));
+  const named = new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k)!, g]));
+  opt.step(named, lr);
+  named.forEach((g) => g.dispose());
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  return loss;
+}
+
+/**
+ * Registers the serial test "a tiny NAME overfits one batch": 30 AdamW steps on one batch, the
+ * loss falls below half its first value and the tensor count stays flat.
+ */
+export function testOverfitsOneBatch(name: string, makeModel: () => TrainableModel): void {
+  test.serial(`a tiny ${name} overfits one batch (loss falls markedly in 30 iterations) without leaking tensors`, (t) => {
+    const m = makeModel();
+    const batch = tinyBatch(2, 32, 1);
+    const opt = createOptimizer({ type: 'adamw', lr: 5e-3, weightDecay: 0 }, m.trainableParameters());
+    const losses: number[] = [];
+    let tensorsAfter2 = 0;
+    for (let i = 0; i < 30; i++) {
+      losses.push(trainStep(m, batch, opt, 5e-3));
+      if (i === 2) tensorsAfter2 = tf.memory().numTensors;
+    }
+    t.is(tf.memory().numTensors, tensorsAfter2, 'tensor count grew across iterations');
+    const first = losses[0]!;
+    const last = Math.min(...losses.slice(-3));
+    t.log(losses.map((l) => l.toFixed(2)).join(' ')); t.log(`loss ${first.toFixed(3)} -> ${last.toFixed(3)} on ${tf.getBackend()}`);
+    t.true(last < 0.5 * first, `loss did not fall enough: ${first} -> ${last}`);
+    opt.dispose();
+    disposeBatch(batch);
+    m.dispose();
   });
+}
+
+/** `m.predict` on two 32x32 images (the second padded), checking that it leaks no tensor and leaves `m` in training mode. */
+export async function checkedPredict(t: ExecutionContext, m: TrainableModel): Promise<Detection[][]> {
+  const batch = tinyBatch(2, 32, 2);
+  const before = tf.memory().numTensors;
+  const dets = await m.predict(batch);
+  t.is(tf.memory().numTensors, before);
+  t.true(m.training);
+  disposeBatch(batch);
+  return dets;
 }

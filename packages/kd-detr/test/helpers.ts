@@ -113,3 +113,21 @@ export function tinyRunner(registry: Registry, model: QueryGroupDetector, hooks:
 export function snapshot(m: { stateDict(): Map<string, tf.Tensor> }): Map<string, Float32Array> {
   return new Map([...m.stateDict()].map(([k, v]) => [k, (v.dataSync() as Float32Array).slice()]));
 }
+
+/** Whether any tensor of `m`'s state dict differs from `before` (a `snapshot`): the names of those that do. */
+export function changedSince(m: { stateDict(): Map<string, tf.Tensor> }, before: Map<string, Float32Array>): string[] {
+  return [...snapshot(m)].filter(([k, v]) => v.some((x, i) => x !== before.get(k)![i])).map(([k]) => k);
+}
+
+/** Records, after every iteration of `runner`, its loss terms (`iters`) and the live tensor count (`tensors`). */
+export function recordIterations(runner: Runner): { iters: Array<Record<string, number>>; tensors: number[] } {
+  const iters: Array<Record<string, number>> = [];
+  const tensors: number[] = [];
+  runner.events$.subscribe((e) => {
+    if (e.type === 'afterIter') {
+      iters.push(e.losses);
+      tensors.push(tf.memory().numTensors);
+    }
+  });
+  return { iters, tensors };
+}

@@ -6,7 +6,7 @@ import '@tensorflow/tfjs';
 import { type Hook } from '@detkit/core';
 import type { QueryGroup, QueryGroupDetector } from '@detkit/detectors';
 import { KdDetrHook } from '../src/kd-detr.js';
-import { snapshot, testRegistry, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
+import { changedSince, recordIterations, snapshot, testRegistry, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');
@@ -36,14 +36,7 @@ function spyDecode(m: QueryGroupDetector): number[][][][] {
 test.serial('20 distillation iterations: teacher weights bit-identical, student changed and saved alone, loss terms per group and layer, no leaks', async (t) => {
   const { registry, logger, dir, student, hook } = await setup();
   const runner = tinyRunner(registry, student, [hook as Hook], 20, dir);
-  const iters: Array<Record<string, number>> = [];
-  const tensors: number[] = [];
-  runner.events$.subscribe((e) => {
-    if (e.type === 'afterIter') {
-      iters.push(e.losses);
-      tensors.push(tf.memory().numTensors);
-    }
-  });
+  const { iters, tensors } = recordIterations(runner);
   const studentBefore = snapshot(student);
   // The teacher is built in beforeRun: snapshot it right after.
   let teacherBefore: Map<string, Float32Array> | undefined;
@@ -54,8 +47,7 @@ test.serial('20 distillation iterations: teacher weights bit-identical, student 
   t.false(teacher.training, 'teacher in eval mode');
   t.is(teacher.trainableParameters().length, 0, 'teacher frozen');
   for (const [k, v] of snapshot(teacher)) t.deepEqual(v, teacherBefore!.get(k), `teacher ${k} changed`);
-  const changed = [...snapshot(student)].filter(([k, v]) => v.some((x, i) => x !== studentBefore.get(k)![i])).length;
-  t.true(changed > 0, 'the student trained');
+  t.true(changedSince(student, studentBefore).length > 0, 'the student trained');
   const names = Object.keys(iters[0]!).filter((k) => k.startsWith('kd-detr.')).sort();
   t.deepEqual(names, ['general', 'specific'].flatMap((g) => ['cls', 'cls_0', 'giou', 'giou_0', 'l1', 'l1_0'].map((x) => `kd-detr.kd_${g}_${x}`)).sort());
   t.true(iters.every((l) => Object.values(l).every(Number.isFinite)));

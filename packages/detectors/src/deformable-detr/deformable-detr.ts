@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DetkitError, Embedding, Linear, lossNormalizer, MLP, Module, runStepsSync } from '@detkit/core';
-import type { Batch, Detection, ForwardSteps, TrainableModel } from '@detkit/core';
+import { DetkitError, Embedding, Linear, MLP } from '@detkit/core';
 import type { Backbone } from '../backbone/types.js';
-import type { DecodeOptions, DecodeOutput, DecodeResult, Encoded, ForwardTrainOptions, QueryGroup, QueryGroupDetector, QueryGroupTrainOutputs } from '../contract/query-groups.js';
+import type { DecodeOptions, DecodeResult, Encoded, QueryGroup, QueryGroupDetector } from '../contract/query-groups.js';
 import type { DetrCommonOptions } from '../detr/detr-base.js';
+import { decodeQueryBlocks } from '../detr/query-blocks.js';
+import { initClassBiasToPrior, SetPredictionDetector, zeroLastLayer } from '../detr/set-prediction.js';
 import { SetCriterion } from '../losses/setCriterion.js';
 import { HungarianMatcher } from '../matcher/hungarianMatcher.js';
-import { postProcess } from '../postprocess/postprocess.js';
 import { subSeed } from '../transformer/encoder.js';
 import { tidyAny } from '../transformer/tidy.js';
 import { flattenLevels, inputProjections, projectLevels, type ConvGroupNorm } from './levels.js';
@@ -32,17 +32,6 @@ export interface DeformableEncoded extends Encoded {
   validRatios: tf.Tensor3D;
 }
 
-type TrainForward = { losses: Record<string, tf.Scalar>; outputs: QueryGroupTrainOutputs };
-
-const PRIOR_PROB = 0.01;
-
-function splitQueries<T extends tf.Tensor>(t: T, sizes: readonly number[]): T[] {
-  const nonZero = sizes.filter((s) => s > 0);
-  const parts = nonZero.length === 1 ? [t] : (tf.split(t, nonZero, 1) as T[]);
-  let k = 0;
-  return sizes.map((s) => (s > 0 ? parts[k++]! : (tf.zeros([t.shape[0], 0, ...t.shape.slice(2)]) as T)));
-}
-
 /**
  * Deformable DETR (Zhu et al., ICLR 2021) with DAB-style 4-d anchor queries (`refpoint_embed`,
  * pre-sigmoid `[Q,4]`, zero content) and iterative box refinement (a class and a box head per
@@ -52,9 +41,9 @@ function splitQueries<T extends tf.Tensor>(t: T, sizes: readonly number[]): T[] 
  * auxiliary losses. Implements the query-group contract: an anchor becomes the layer's
  * reference box and its positional query `ref_point_head(sine(box))`, exactly like the
  * detection queries; groups are isolated in self-attention by blocks, and deformable
- * cross-attention is per query.
+ * cross-attention is per query. Training loss and prediction as DETR's (SetPredictionDetector).
  */
-export class DeformableDetr extends Module implements QueryGroupDetector, TrainableModel {
+export class DeformableDetr extends SetPredictionDetector implements QueryGroupDetector {
   readonly classNames: readonly string[];
   readonly numClasses: number;
   readonly hiddenDim: number;
@@ -69,7 +58,9 @@ export class DeformableDetr extends Module implements QueryGroupDetector, Traina
   readonly bboxEmbed: MLP[];
   readonly refpointEmbed: Embedding;
   readonly criterion: SetCriterion;
-  private readonly topK: number;
+  protected readonly topK: number;
+  // predict reads only the last layer: the earlier layers' heads are skipped.
+  protected override readonly predictDecodeOptions: DecodeOptions = { finalLayerOnly: true };
 
   constructor(opts: DeformableDetrOptions) {
     super();
@@ -95,15 +86,9 @@ export class DeformableDetr extends Module implements QueryGroupDetector, Traina
     this.classEmbed = this.moduleList('class_embed', layers.map((l) => new Linear(d, this.numClasses, { seed: subSeed(seed, 40 + l) })));
     this.bboxEmbed = this.moduleList('bbox_embed', layers.map((l) => new MLP(d, d, 4, 3, { seed: subSeed(seed, 60 + l) })));
     this.refpointEmbed = this.module('refpoint_embed', new Embedding(this.numQueries, 4, { seed: subSeed(seed, 6) }));
-    tf.tidy(() => {
-      for (const c of this.classEmbed) c.bias!.assign(tf.fill([this.numClasses], -Math.log((1 - PRIOR_PROB) / PRIOR_PROB)));
-      // Box heads' last layers start at zero: each layer's first prediction is its reference box.
-      for (const m of this.bboxEmbed) {
-        const last = m.layers[m.layers.length - 1]!;
-        last.weight.assign(tf.zerosLike(last.weight));
-        last.bias!.assign(tf.zerosLike(last.bias!));
-      }
-    });
+    this.classEmbed.forEach(initClassBiasToPrior);
+    // Box heads' last layers start at zero: each layer's first prediction is its reference box.
+    this.bboxEmbed.forEach(zeroLastLayer);
     this.criterion = new SetCriterion({ matcher: new HungarianMatcher(opts.matcher), ...opts.loss });
   }
 
@@ -120,84 +105,19 @@ export class DeformableDetr extends Module implements QueryGroupDetector, Traina
     });
   }
 
-  private checkGroup(g: QueryGroup, i: number): void {
-    const a = g.anchors;
-    if (a.rank !== 2 || a.shape[1] !== 4) throw new DetkitError('INVALID_ARGUMENT', `deformable-detr decode: group ${i} anchors must be [M,4], got [${a.shape}]`);
-    if (g.content && (g.content.rank !== 2 || g.content.shape[0] !== a.shape[0] || g.content.shape[1] !== this.hiddenDim)) {
-      throw new DetkitError('INVALID_ARGUMENT', `deformable-detr decode: group ${i} content must be [${a.shape[0]},${this.hiddenDim}], got [${g.content.shape}]`);
-    }
-  }
-
   decode(encoded: Encoded, groups: readonly QueryGroup[], options: DecodeOptions = {}): DecodeResult {
     const enc = encoded as DeformableEncoded;
     if (!enc.shapes || !enc.validRatios) throw new DetkitError('INVALID_ARGUMENT', 'deformable-detr decode: needs the Encoded of its own encode() (level shapes and valid ratios)');
-    groups.forEach((g, i) => this.checkGroup(g, i));
-    const withDetection = options.detection ?? true;
-    const all: QueryGroup[] = withDetection ? [this.detectionQueries(), ...groups] : [...groups];
-    const sizes = all.map((g) => g.anchors.shape[0]);
-    const total = sizes.reduce((s, v) => s + v, 0);
-    const empty = (): DecodeOutput => ({ logits: [], boxes: [] });
     const B = enc.memory.shape[0];
-    if (total === 0) return { detection: empty(), groups: groups.map(() => this.emptyOutput(B)) };
-    const out = tidyAny(() => {
+    return decodeQueryBlocks(this, 'deformable-detr', B, groups, options, (queries) => {
       const batched = (t: tf.Tensor) => tf.tile(tf.expandDims(t, 0), [B, 1, 1]) as tf.Tensor3D;
-      const anchors = batched(tf.sigmoid(tf.concat(all.map((g) => g.anchors), 0)));
-      const tgt = batched(tf.concat(all.map((g) => g.content ?? tf.zeros([g.anchors.shape[0], this.hiddenDim])), 0));
       const { hs, boxes } = this.transformer.decoder.forward(
-        tgt, anchors,
-        { memory: enc.memory, shapes: enc.shapes, validRatios: enc.validRatios, keepMask: enc.mask, blocks: all.length > 1 ? sizes : undefined },
+        batched(queries.content), batched(queries.anchors),
+        { memory: enc.memory, shapes: enc.shapes, validRatios: enc.validRatios, keepMask: enc.mask, blocks: queries.blocks },
         this.bboxEmbed,
       );
       const keep = options.finalLayerOnly ? hs.length - 1 : 0;
-      const perLayer = hs.slice(keep).map((h, k) => ({
-        logits: splitQueries(this.classEmbed[keep + k]!.forward(h) as tf.Tensor3D, sizes),
-        boxes: splitQueries(boxes[keep + k]!, sizes),
-      }));
-      return all.map((_, gi) => ({ logits: perLayer.map((p) => p.logits[gi]!), boxes: perLayer.map((p) => p.boxes[gi]!) }));
+      return { logits: hs.slice(keep).map((h, k) => this.classEmbed[keep + k]!.forward(h) as tf.Tensor3D), boxes: boxes.slice(keep) };
     });
-    return withDetection ? { detection: out[0]!, groups: out.slice(1) } : { detection: empty(), groups: out };
-  }
-
-  private emptyOutput(b: number): DecodeOutput {
-    return {
-      logits: Array.from({ length: this.numDecoderLayers }, () => tf.zeros([b, 0, this.numClasses]) as tf.Tensor3D),
-      boxes: Array.from({ length: this.numDecoderLayers }, () => tf.zeros([b, 0, 4]) as tf.Tensor3D),
-    };
-  }
-
-  /** Loss of the detection queries only (Hungarian-matched, aux losses per layer); groups are returned, never matched. */
-  forwardTrain(batch: Batch, options: ForwardTrainOptions = {}): TrainForward {
-    return runStepsSync(this.forwardTrainSteps(batch, options));
-  }
-
-  /** `forwardTrain` pausing once, after decoding, for the host read the matching needs. */
-  *forwardTrainSteps(batch: Batch, options: ForwardTrainOptions = {}): ForwardSteps<TrainForward> {
-    const encoded = this.encode(batch.images, batch.masks);
-    const { detection, groups } = this.decode(encoded, options.groups ?? []);
-    const layers = detection.logits.map((logits, l) => ({ logits, boxes: detection.boxes[l]! }));
-    const numBoxes = lossNormalizer(batch, batch.targets.reduce((s, t) => s + t.labels.length, 0), 'boxes');
-    const { losses } = yield* this.criterion.computeSteps(layers, batch.targets, { numBoxes });
-    return { losses, outputs: { encoded, memory: encoded.memory, masks: encoded.mask, pos: encoded.pos, detection, groups } };
-  }
-
-  /** Detections per image (top-k of the last decoder layer), in original-image pixels; runs in eval mode. */
-  async predict(batch: Batch): Promise<Detection[][]> {
-    const wasTraining = this.training;
-    this.eval();
-    try {
-      const [logits, boxes] = tf.tidy(() => {
-        const { detection } = this.decode(this.encode(batch.images, batch.masks), [], { finalLayerOnly: true });
-        const last = detection.logits.length - 1;
-        return [detection.logits[last]!, detection.boxes[last]!];
-      });
-      try {
-        return await postProcess(logits, boxes, batch.targets, { topK: this.topK });
-      } finally {
-        logits.dispose();
-        boxes.dispose();
-      }
-    } finally {
-      this.train(wasTraining);
-    }
   }
 }

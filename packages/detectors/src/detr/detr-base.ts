@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, DetkitError, Linear, lossNormalizer, MLP, Module } from '@detkit/core';
-import { runStepsSync, type Batch, type Detection, type ForwardSteps, type TrainableModel } from '@detkit/core';
+import { Conv2d, DetkitError, Linear, MLP, Module } from '@detkit/core';
 import type { Backbone } from '../backbone/types.js';
-import type { DecodeOptions, DecodeOutput, DecodeResult, Encoded, ForwardTrainOptions, QueryGroup, QueryGroupTrainOutputs } from '../contract/query-groups.js';
+import type { DecodeOutput, Encoded } from '../contract/query-groups.js';
 import { SetCriterion, type SetCriterionConfig } from '../losses/setCriterion.js';
 import { HungarianMatcher, type HungarianMatcherConfig } from '../matcher/hungarianMatcher.js';
-import { postProcess } from '../postprocess/postprocess.js';
 import { TransformerEncoder, subSeed } from '../transformer/encoder.js';
 import { sinePositionEmbedding } from '../transformer/position-encoding.js';
 import { tidyAny } from '../transformer/tidy.js';
+import { initClassBiasToPrior, SetPredictionDetector } from './set-prediction.js';
 
 /** A module other modules can be attached to by name (the reference's `transformer`). */
 export class ModuleContainer extends Module {
@@ -36,18 +35,14 @@ export interface DetrCommonOptions {
   seed?: number;
 }
 
-type TrainForward = { losses: Record<string, tf.Scalar>; outputs: QueryGroupTrainOutputs };
-
-/** Prior probability behind the class-bias init (-log((1-p)/p)), as in Deformable / DAB-DETR. */
-const PRIOR_PROB = 0.01;
-
 /**
  * What DETR and DAB-DETR share: backbone -> 1x1 `input_proj` -> sine positions -> encoder
  * (`transformer.encoder`), the class head (`class_embed`, C logits for sigmoid focal
- * classification, no background class) and the 3-layer box head (`bbox_embed`), the set
- * criterion with auxiliary (per decoder layer) losses, and top-k post-processing.
+ * classification, no background class) and the 3-layer box head (`bbox_embed`); the set
+ * criterion with auxiliary (per decoder layer) losses and top-k post-processing come from
+ * SetPredictionDetector.
  */
-export abstract class DetrBase extends Module implements TrainableModel {
+export abstract class DetrBase extends SetPredictionDetector {
   readonly classNames: readonly string[];
   readonly numClasses: number;
   readonly hiddenDim: number;
@@ -95,7 +90,7 @@ export abstract class DetrBase extends Module implements TrainableModel {
     );
     this.classEmbed = this.module('class_embed', new Linear(d, this.numClasses, { seed: subSeed(seed, 4) }));
     this.bboxEmbed = this.module('bbox_embed', new MLP(d, d, 4, 3, { seed: subSeed(seed, 5) }));
-    tf.tidy(() => this.classEmbed.bias!.assign(tf.fill([this.numClasses], -Math.log((1 - PRIOR_PROB) / PRIOR_PROB))));
+    initClassBiasToPrior(this.classEmbed);
     this.criterion = new SetCriterion({ matcher: new HungarianMatcher(opts.matcher), ...opts.loss });
   }
 
@@ -118,8 +113,6 @@ export abstract class DetrBase extends Module implements TrainableModel {
     });
   }
 
-  abstract decode(encoded: Encoded, groups: readonly QueryGroup[], options?: DecodeOptions): DecodeResult;
-
   /** Per-layer class logits and boxes from decoder hidden states and (pre-sigmoid) box offsets. */
   protected heads(hs: tf.Tensor3D[], boxOffsets?: tf.Tensor3D[]): DecodeOutput {
     return {
@@ -129,45 +122,5 @@ export abstract class DetrBase extends Module implements TrainableModel {
         return tf.sigmoid(boxOffsets ? tf.add(raw, boxOffsets[l]!) : raw) as tf.Tensor3D;
       }),
     };
-  }
-
-  /**
-   * Loss of the detection queries only (Hungarian-matched, aux losses per layer); extra
-   * groups are decoded in the same pass and returned in `outputs.groups`, never matched.
-   */
-  forwardTrain(batch: Batch, options: ForwardTrainOptions = {}): TrainForward {
-    return runStepsSync(this.forwardTrainSteps(batch, options));
-  }
-
-  /** `forwardTrain` pausing once, after decoding, for the host read the matching needs. */
-  *forwardTrainSteps(batch: Batch, options: ForwardTrainOptions = {}): ForwardSteps<TrainForward> {
-    const encoded = this.encode(batch.images, batch.masks);
-    const { detection, groups } = this.decode(encoded, options.groups ?? []);
-    const layers = detection.logits.map((logits, l) => ({ logits, boxes: detection.boxes[l]! }));
-    // DETR's num_boxes; on a data-parallel rank, the global batch's count (divided by the ranks).
-    const numBoxes = lossNormalizer(batch, batch.targets.reduce((s, t) => s + t.labels.length, 0), 'boxes');
-    const { losses } = yield* this.criterion.computeSteps(layers, batch.targets, { numBoxes });
-    return { losses, outputs: { encoded, memory: encoded.memory, masks: encoded.mask, pos: encoded.pos, detection, groups } };
-  }
-
-  /** Detections per image (top-k of the last decoder layer), in original-image pixels; runs in eval mode. */
-  async predict(batch: Batch): Promise<Detection[][]> {
-    const wasTraining = this.training;
-    this.eval();
-    try {
-      const [logits, boxes] = tf.tidy(() => {
-        const { detection } = this.decode(this.encode(batch.images, batch.masks), []);
-        const last = detection.logits.length - 1;
-        return [detection.logits[last]!, detection.boxes[last]!];
-      });
-      try {
-        return await postProcess(logits, boxes, batch.targets, { topK: this.topK });
-      } finally {
-        logits.dispose();
-        boxes.dispose();
-      }
-    } finally {
-      this.train(wasTraining);
-    }
   }
 }

@@ -49,11 +49,11 @@ export interface DemoCommandOptions extends GlobalOptions {
 /** The demo's options (program.ts: `addDemoOptions(program.command('demo'))`). */
 export function addDemoOptions(cmd: Command): Command {
   return cmd
-    .option('--iters <n>', 'training iterations per student run (default 600)')
+    .option('--iters <n>', 'training iterations per student run (default 1000)')
     .option('--teacher-checkpoint <file>', 'teacher weights (default checkpoints/dab-detr-mnist-teacher.safetensors)')
     .option('--teacher-config <file>', 'teacher config (default configs/dab-detr/mnist-teacher.ts)')
     .option('--student-config <file>', 'student config (default configs/dab-detr/mnist-student.ts)')
-    .option('--eval-interval <n>', 'iterations between validation evaluations (default 150)')
+    .option('--eval-interval <n>', 'iterations between validation evaluations (default 250)')
     .option('--train-count <n>', 'training images (default 4000)')
     .option('--val-count <n>', 'validation images (default 200)')
     .option('--general-points <n>', 'random distillation points per iteration (default 100)')

@@ -1,17 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { resolve } from 'node:path';
-import { buildModel } from '../config/build-run.js';
 import type { DetkitConfig } from '../config/schema.js';
 import type { Dataset, Sample } from '../data/types.js';
 import { DetkitError } from '../errors.js';
 import type { Logger } from '../registry/types.js';
 import type { TrainableModel } from '../runner/model.js';
-import { loadModelWeights } from '../checkpoint/checkpoint.js';
-import { buildDetector } from '../inference/build-detector.js';
 import { requireExport } from '../cli/optional.js';
 import { openSession } from '../cli/session.js';
 import { silentLogger } from '../util/logger.js';
 import { predictDataset } from './predict-dataset.js';
+import { trainedModel } from './trained-model.js';
 
 /** An image: a PNG/JPEG file path or its bytes, or an HWC tensor (float in [0, 1], or int in [0, 255]; 1 or 3 channels). */
 export type ImageInput = string | Uint8Array | tf.Tensor3D;
@@ -59,21 +56,7 @@ export async function loadDetector(configOrPath: string | Record<string, unknown
   const logger = options.logger ?? silentLogger;
   const session = await openSession(configOrPath, {}, { overrides: options.overrides, logger });
   const { config } = session.loaded;
-  let model: TrainableModel;
-  if (checkpoint !== undefined) {
-    const file = resolve(checkpoint);
-    const weights = await loadModelWeights(file);
-    try {
-      model = await buildDetector(session.registry, config.model, weights, file);
-    } finally {
-      weights.forEach((t) => t.dispose());
-    }
-    logger.info(`loaded ${weights.size} tensors from ${file}`);
-  } else {
-    logger.warn('loadDetector: no checkpoint: predicting with freshly initialised weights');
-    model = await buildModel(config, session.registry);
-    model.eval();
-  }
+  const model = await trainedModel(session, checkpoint, 'loadDetector: no checkpoint: predicting with freshly initialised weights');
   const classNames = model.classNames ?? [];
   return {
     model,

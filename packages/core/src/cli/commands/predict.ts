@@ -1,14 +1,13 @@
 import { resolve } from 'node:path';
-import { buildModel } from '../../config/build-run.js';
 import type { DetkitConfig } from '../../config/schema.js';
 import type { Dataset, Detection, Sample } from '../../data/types.js';
 import { predictDataset } from '../../api/predict-dataset.js';
+import { trainedModel } from '../../api/trained-model.js';
 import { DetkitError } from '../../errors.js';
 import type { Registry } from '../../registry/registry.js';
 import { EXIT } from '../exit-codes.js';
 import { requireExport } from '../optional.js';
 import { openSession, type GlobalOptions } from '../session.js';
-import { loadWeightsInto } from './eval.js';
 
 export interface PredictCommandOptions extends GlobalOptions {
   checkpoint?: string;
@@ -45,9 +44,7 @@ export async function predictCommand(configPath: string, opts: PredictCommandOpt
 
   const session = await openSession(configPath, opts);
   const { config, file } = session.loaded;
-  const model = await buildModel(config, session.registry);
-  if (opts.checkpoint) await loadWeightsInto(model, opts.checkpoint, (m) => session.logger.info(m));
-  else session.logger.warn('no --checkpoint: predicting with freshly initialised weights');
+  const model = await trainedModel(session, opts.checkpoint, 'no --checkpoint: predicting with freshly initialised weights');
 
   let dataset: Dataset;
   let limit: number;

@@ -6,9 +6,9 @@
 // Usage, from the repo root:
 //   node --import tsx --conditions=source bench/profile-step.ts [config] [iters] [batch] [size]
 //   e.g. bench/profile-step.ts configs/dab-detr/mnist-student.ts 4 8 64
-// PROFILE_KD=kd|specific|hungarian: profile a KD-DETR step instead (the config's model as the
-//   student, configs/dab-detr/mnist-teacher.ts with random weights as the teacher; 'kd' = 100
-//   general points + the teacher's queries): teacher phases are prefixed 'teacher.', the method's
+// PROFILE_KD=kd|specific|hungarian|hetero: profile a KD-DETR step instead (the config's model as
+//   the student, PROFILE_TEACHER's model (default configs/dab-detr/mnist-teacher.ts) with random
+//   weights as the teacher; 'kd' and 'hetero' = 100 general points + the teacher's queries): teacher phases are prefixed 'teacher.', the method's
 //   prepare (before the tape) and losses (inside) are phases 'kd.prepare' and 'kd.losses'.
 // Kernels run synchronously on wasm and cpu, so wall time around a kernel func is its cost.
 import * as tf from '@tensorflow/tfjs-core';
@@ -174,11 +174,18 @@ if (instrument) {
 const kdMode = process.env['PROFILE_KD'];
 let kd: { teacher: QueryGroupDetector; method: DistillMethod } | undefined;
 if (kdMode) {
-  const samplers = { kd: [{ type: 'general', count: 100 }, { type: 'specific' }], specific: [{ type: 'specific' }], hungarian: undefined }[kdMode];
-  if (!['kd', 'specific', 'hungarian'].includes(kdMode)) throw new Error(`PROFILE_KD: '${kdMode}' is not one of kd, specific, hungarian`);
+  const general = [{ type: 'general', count: 100 }, { type: 'specific' }];
+  const methods: Record<string, { type: string } & Record<string, unknown>> = {
+    kd: { type: 'kd-detr', samplers: general },
+    specific: { type: 'kd-detr', samplers: [{ type: 'specific' }] },
+    hungarian: { type: 'hungarian-logits' },
+    hetero: { type: 'kd-detr-hetero', samplers: general },
+  };
+  const methodConfig = methods[kdMode];
+  if (!methodConfig) throw new Error(`PROFILE_KD: '${kdMode}' is not one of ${Object.keys(methods).join(', ')}`);
   await kdPlugin.register(setup.registry.pluginContext(kdPlugin.name));
-  const method = await setup.registry.build<DistillMethod>('distill-method', kdMode === 'hungarian' ? { type: 'hungarian-logits' } : { type: 'kd-detr', samplers });
-  const teacher = (await setupDetector('configs/dab-detr/mnist-teacher.ts')).model as unknown as QueryGroupDetector;
+  const method = await setup.registry.build<DistillMethod>('distill-method', methodConfig);
+  const teacher = (await setupDetector(process.env['PROFILE_TEACHER'] ?? 'configs/dab-detr/mnist-teacher.ts')).model as unknown as QueryGroupDetector;
   teacher.eval();
   teacher.freeze();
   if (instrument) {

@@ -16,13 +16,14 @@
 // Writes <out>/ablation.md (mean and spread of AP over seeds, the paper's directions judged) and
 // <out>/ablation-ap.png.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chooseLayout, loadConfig, writeFileAtomic } from '@detkit/core';
 import { resolveKdLossOptions } from '@detkit/kd-detr';
 import {
   claimsTable,
+  finishedRun,
   meanStd,
   PALETTE,
   PAPER_CLAIMS,
@@ -135,19 +136,6 @@ for (const seed of seeds) {
 const layout = await chooseLayout({ jobs: positive(a.jobs, 'jobs'), workers: positive(a.workers, 'workers'), costs });
 for (const j of jobs) j.workers = layout.workers;
 if (layout.backend) console.error(`ablation: the layout wants backend '${layout.backend}'; set it in the student config to use it`);
-
-/** The result of a run in `dir` that finished with exactly this config, if there is one. */
-async function finishedRun(dir: string, configText: string): Promise<TrainingResult | undefined> {
-  const [config, result] = [join(dir, 'config.json'), join(dir, 'result.json')];
-  if (!existsSync(config) || !existsSync(result)) return undefined;
-  if (repoRelative(await readFile(config, 'utf8')) !== repoRelative(configText)) return undefined;
-  return JSON.parse(await readFile(result, 'utf8')) as TrainingResult;
-}
-
-/** A config's text with this checkout's absolute path replaced, so checkouts elsewhere compare equal. */
-function repoRelative(text: string): string {
-  return text.replace(/"[^"]*?\/(packages|configs|checkpoints)\//g, '"<repo>/$1/');
-}
 
 await mkdir(out, { recursive: true });
 console.error(

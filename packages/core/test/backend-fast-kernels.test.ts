@@ -1,4 +1,4 @@
-// detkit's faster wasm replacements of stock kernels (Identity, Slice, SplitV, Tile) against
+// detkit's faster wasm replacements of stock kernels (Identity, Slice, SplitV, Tile, GatherV2) against
 // the cpu backend, their memory behaviour (shared buffers must stay reference-counted), and
 // the fused Adam step against a float64 recurrence.
 import test from 'ava';
@@ -15,7 +15,7 @@ test.before(async () => {
 const ours = (name: string) => stockWasmKernel(name) !== tf.getKernel(name, 'wasm')?.kernelFunc;
 
 test('the fast kernels are installed on wasm', (t) => {
-  for (const name of ['Identity', 'Slice', 'SplitV', 'Tile']) t.true(ours(name), name);
+  for (const name of ['Identity', 'Slice', 'SplitV', 'Tile', 'GatherV2']) t.true(ours(name), name);
 });
 
 test('Slice wasm = cpu: contiguous, inner-axis, middle-axis, short and long runs, rank 1-5', (t) => {
@@ -76,6 +76,27 @@ test('Tile wasm = cpu: batch repeat, inner repeats, several axes, int32; gradien
   const ints = runOn('wasm', () => tf.tile(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), [1, 2]));
   t.deepEqual(Array.from(ints.values[0]!), [1, 2, 1, 2, 3, 4, 3, 4]);
   const grad = wasmVsCpu(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.tile(v, [3, 1, 2]), rand([6, 3, 8], 8))))(rand([2, 3, 4], 7)));
+  t.true(grad.error < 1e-6, `gradient error ${grad.error}`);
+});
+
+test('GatherV2 wasm = cpu: axis 0 (long rows), middle and last axis (short runs), 2-d indices, repeats, int32; gradient too', (t) => {
+  const idx = (values: number[], shape?: number[]) => tf.tensor(values, shape ?? [values.length], 'int32');
+  const cases: [number[], number, number[], number[]?][] = [
+    [[6, 7, 7, 8], 0, [5, 0, 2, 2, 1]], // RoIAlign's reorder: whole rows, one repeated
+    [[4, 5, 6], 1, [4, 0, 3]],
+    [[4, 5, 6], -1, [5, 0, 1, 1], [2, 2]],
+    [[9], 0, [8, 0, 3]],
+    [[3, 4], 0, []], // empty indices
+  ];
+  for (const [shape, axis, values, ishape] of cases) {
+    const r = wasmVsCpu(() => tf.gather(rand(shape, 9), idx(values, ishape ?? [values.length]), axis));
+    t.is(r.error, 0, `gather [${shape}] axis ${axis} at [${values}]`);
+  }
+  const ints = runOn('wasm', () => tf.gather(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), idx([2, 0]), 0));
+  t.deepEqual(Array.from(ints.values[0]!), [5, 6, 1, 2]);
+  // out-of-range indices reach the stock kernel, which reports them (as before this override)
+  t.throws(() => runOn('wasm', () => tf.gather(tf.ones([3, 2]), idx([3]), 0)));
+  const grad = wasmVsCpu(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.gather(v, idx([3, 1, 1, 0]), 1), rand([2, 4, 5], 11))))(rand([2, 4, 5], 10)));
   t.true(grad.error < 1e-6, `gradient error ${grad.error}`);
 });
 

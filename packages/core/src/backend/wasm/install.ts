@@ -15,6 +15,7 @@ import { makeSharedIdentity } from './identity.js';
 import { makeFastSlice, makeFastSplitV } from './slice.js';
 import { makeFastTile } from './tile.js';
 import { makeFastConcat } from './concat.js';
+import { makeFastGatherV2 } from './gather.js';
 import { msDeformAttnKernels } from '../ms-deform-attn/kernels.js';
 
 const MARK = Symbol.for('detkit.wasmKernel');
@@ -81,10 +82,11 @@ export function installWasmKernels(): WasmKernelReport {
   override('SplitV', makeFastSplitV, report);
   override('Tile', makeFastTile, report);
   override('Concat', makeFastConcat, report);
+  override('GatherV2', makeFastGatherV2, report);
   return report;
 }
 
-const OVERRIDDEN = ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'Identity', 'Slice', 'SplitV', 'Tile', 'Concat'];
+const OVERRIDDEN = ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'Identity', 'Slice', 'SplitV', 'Tile', 'Concat', 'GatherV2'];
 
 /** Restores the stock wasm kernels (benchmarks compare before/after in one process). */
 export function uninstallWasmKernels(): void {

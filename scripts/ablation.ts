@@ -30,6 +30,7 @@ import {
   pct,
   relativeIterCost,
   runJobs,
+  seedMeanApSeries,
   RunsProgress,
   studentRunConfig,
   writeLineChartPng,
@@ -177,14 +178,7 @@ for (const [i, v] of variants.entries()) {
   };
   const ms = rs.length ? meanStd(rs.map((r) => r.msPerIter)).mean.toFixed(0) : 'n/a';
   lines.push(`| ${v.label} | ${rs.length} | ${['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'].map(cell).join(' | ')} | ${ms} |`);
-  const iterSet = [...new Set(rs.flatMap((r) => r.history.map((h) => h.iter)))].sort((x, y) => x - y);
-  const at = (it: number) => rs.map((r) => r.history.find((h) => h.iter === it)?.metrics.AP).filter((x): x is number => x !== undefined).map((x) => 100 * x);
-  series.push({
-    label: v.label,
-    color: PALETTE[i % PALETTE.length]!,
-    points: iterSet.map((it) => [it, meanStd(at(it)).mean] as [number, number]),
-    band: iterSet.map((it) => [it, Math.min(...at(it)), Math.max(...at(it))] as [number, number, number]),
-  });
+  series.push(seedMeanApSeries(v.label, PALETTE[i % PALETTE.length]!, rs));
 }
 const finalAp = new Map<string, ApBySeed>(
   [...byVariant].map(([k, rs]) => [k, new Map(rs.filter((r) => r.final.AP !== undefined).map((r) => [keyOf.get(r.name)!.seed, r.final.AP!]))]),

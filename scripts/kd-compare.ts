@@ -20,6 +20,7 @@ import {
   PALETTE,
   pct,
   runJobs,
+  seedMeanApSeries,
   RunsProgress,
   signedPoints,
   writeLineChartPng,
@@ -125,14 +126,7 @@ for (const [i, arm] of arms.entries()) {
   const mean = ap.size ? pct(meanStd([...ap.values()]).mean) : 'n/a';
   const command = `\`npx detkit ${arm.command} ${rel(arm.config)} --seed S --set train.maxIters=${iters}${sets}\``;
   lines.push(`| ${arm.label} | ${seeds.map((s) => (ap.has(s) ? pct(ap.get(s)) : 'not run')).join(' | ')} | ${mean} | ${gainCell} | ${ms} | ${command} |`);
-  const iterSet = [...new Set(rs.flatMap((r) => r.history.map((h) => h.iter)))].sort((x, y) => x - y);
-  const at = (it: number) => rs.map((r) => r.history.find((h) => h.iter === it)?.metrics.AP).filter((x): x is number => x !== undefined).map((x) => 100 * x);
-  series.push({
-    label: arm.label,
-    color: PALETTE[i % PALETTE.length]!,
-    points: iterSet.map((it) => [it, meanStd(at(it)).mean] as [number, number]),
-    band: iterSet.map((it) => [it, Math.min(...at(it)), Math.max(...at(it))] as [number, number, number]),
-  });
+  series.push(seedMeanApSeries(arm.label, PALETTE[i % PALETTE.length]!, rs));
 }
 lines.push('', '![validation AP (mean over seeds, band: min..max)](compare-ap.png)', '');
 await writeLineChartPng(join(out, 'compare-ap.png'), series, { title: 'validation AP (mean over seeds)', xLabel: 'iteration', yLabel: 'AP (%)', width: 900, height: 520 });

@@ -12,5 +12,6 @@ export { RunsProgress } from './demo/progress.js';
 export { consoleTable, meanStd, metricsTable, pct } from './demo/report.js';
 export { claimsTable, judge, pairedGain, PAPER_CLAIMS, signedPoints, type ApBySeed, type Claim, type PairedGain, type Verdict } from './demo/claims.js';
 export { PALETTE, writeLineChartPng } from './demo/chart.js';
+export { seedMeanApSeries } from './demo/seed-series.js';
 export { relativeIterCost } from './demo/run-cost.js';
 export { exportStudentSite, type StudentSiteOptions } from './demo/web-site.js';

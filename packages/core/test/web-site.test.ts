@@ -100,5 +100,31 @@ test.serial('detkit export web: a site from the CLI; a checkpoint that does not 
 
   const weights = await detkit(['export', TEACHER, '--out', join(dir, 'w.safetensors'), '--backend', 'wasm']);
   t.is(weights.code, 0, weights.stderr);
-  t.regex(weights.stdout, /wrote 263 tensors to .*w\.safetensors/);
+  t.regex(weights.stdout, /wrote 263 tensors \(iteration 5000\) to .*w\.safetensors/, 'a weights file re-exported keeps its iteration');
+});
+
+test.serial('detkit export --metrics records the metrics of `detkit eval --json` in the weights file; a bad metrics file writes nothing', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'detkit-export-metrics-'));
+  const metricsFile = join(dir, 'eval.json');
+  writeFileSync(metricsFile, JSON.stringify({ AP: 0.7345, AP50: 0.9337 }));
+  const out = join(dir, 'w.safetensors');
+  const ok = await detkit(['export', TEACHER, '--out', out, '--metrics', metricsFile]);
+  t.is(ok.code, 0, ok.stderr);
+  const bytes = readFileSync(out);
+  const metadata = (JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__;
+  t.deepEqual(JSON.parse(metadata?.metrics ?? 'null'), { AP: 0.7345, AP50: 0.9337 });
+  t.is(metadata?.metricsIter, '5000');
+  for (const [name, text, why] of [
+    ['nan.json', '{"AP": "high"}', /'AP' is "high", not a finite number/],
+    ['list.json', '[0.7]', /expected an object of metric name -> number/],
+    ['broken.json', '{"AP": ', /not a readable JSON file/],
+  ] as const) {
+    writeFileSync(join(dir, name), text);
+    const target = join(dir, `${name}.safetensors`);
+    const bad = await detkit(['export', TEACHER, '--out', target, '--metrics', join(dir, name)]);
+    t.is(bad.code, 3, name);
+    t.regex(bad.stderr, new RegExp(`--metrics .*${name.replace('.', '\\.')}`), name);
+    t.regex(bad.stderr, why, name);
+    t.false(existsSync(target), `${name}: nothing written`);
+  }
 });

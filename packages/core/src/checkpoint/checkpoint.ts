@@ -183,9 +183,11 @@ export async function loadModelWeights(path: string): Promise<Map<string, tf.Ten
 
 /**
  * Writes the model weights of a checkpoint (or a weights file) as a weights-only file: what
- * you ship or hand to a teacher, without optimizer state. Returns the tensor count.
+ * you ship or hand to a teacher, without optimizer state. The iteration and the last recorded
+ * validation metrics come along; `options.metrics` (measured on these weights, e.g. by
+ * `detkit eval --json`) replaces the latter. Returns the tensor count and iteration.
  */
-export async function exportWeights(from: string, to: string): Promise<{ tensors: number; iter?: number }> {
+export async function exportWeights(from: string, to: string, options: { metrics?: Record<string, number> } = {}): Promise<{ tensors: number; iter?: number }> {
   const { tensors, metadata } = await readSafetensors(from);
   const weights = modelWeightsOf(tensors, metadata);
   try {
@@ -199,9 +201,21 @@ export async function exportWeights(from: string, to: string): Promise<{ tensors
       // The validation metrics the checkpoint recorded (and at which iteration) stay with the weights.
       if (detkit.extra?.metrics !== undefined) meta.metrics = JSON.stringify(detkit.extra.metrics);
       if (detkit.extra?.metricsIter !== undefined) meta.metricsIter = String(detkit.extra.metricsIter);
-    } else if (metadata?.metrics !== undefined) {
-      meta.metrics = metadata.metrics;
+    } else if (metadata !== undefined) {
+      // A weights file re-exported: its origin, iteration and metrics stay.
+      if (metadata.exportedFrom !== undefined) meta.exportedFrom = metadata.exportedFrom;
+      if (metadata.iter !== undefined && Number.isFinite(Number(metadata.iter))) {
+        iter = Number(metadata.iter);
+        meta.iter = metadata.iter;
+      }
+      if (metadata.metrics !== undefined) meta.metrics = metadata.metrics;
       if (metadata.metricsIter !== undefined) meta.metricsIter = metadata.metricsIter;
+    }
+    // Metrics measured on these weights after the fact (`detkit eval --json`) replace recorded ones.
+    if (options.metrics !== undefined) {
+      meta.metrics = JSON.stringify(options.metrics);
+      if (iter !== undefined && Number.isFinite(iter)) meta.metricsIter = String(iter);
+      else delete meta.metricsIter;
     }
     await writeSafetensors(to, weights, meta);
     return { tensors: weights.size, iter };

@@ -94,8 +94,9 @@ export function createProgram(result: { code: number }): Command {
     .command('weights <checkpoint>', { isDefault: true })
     .description('write the model weights of a checkpoint alone (no optimizer state), e.g. to ship a teacher')
     .requiredOption('--out <file>', 'weights file to write (.safetensors)')
+    .option('--metrics <file>', 'validation metrics of these weights to record in the file (the JSON of `detkit eval --json`)')
     .action(async (checkpoint: string, _o, cmd: Command) => {
-      result.code = await exportCommand(checkpoint, cmd.opts() as { out: string });
+      result.code = await exportCommand(checkpoint, cmd.opts() as { out: string; metrics?: string });
     });
   exportCmd
     .command('web <config>')

@@ -136,6 +136,41 @@ test.serial('RoI contract: predictAtBoxes shapes, decode frame, and its gradient
   m.dispose();
 });
 
+test.serial('RoI contract: per-image boxes equal the shared ones image by image; the proposals as points are the RPN proposals, normalised', (t) => {
+  const m = tiny();
+  const batch = tinyBatch(2, 32, 4);
+  const a = new Float32Array([0.5, 0.5, 0.4, 0.4, 0.3, 0.6, 0.2, 0.5]);
+  const b = new Float32Array([0.9, 0.1, 0.3, 0.2, 0.25, 0.75, 0.5, 0.3]);
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const { outputs } = m.forwardTrain(batch);
+    const mixed = m.predictAtBoxes(outputs.roiFeatures, { perImage: [a, b] });
+    const sharedA = m.predictAtBoxes(outputs.roiFeatures, { boxes: a });
+    const sharedB = m.predictAtBoxes(outputs.roiFeatures, { boxes: b });
+    const row = (x: tf.Tensor, i: number) => Array.from(tf.slice(x, [i], [1]).dataSync());
+    t.deepEqual(row(mixed.logits, 0), row(sharedA.logits, 0));
+    t.deepEqual(row(mixed.logits, 1), row(sharedB.logits, 1));
+    t.deepEqual(row(mixed.boxes, 1), row(sharedB.boxes, 1));
+    t.throws(() => m.predictAtBoxes(outputs.roiFeatures, { perImage: [a, new Float32Array(4)] }), { message: /the same M for every image/ });
+    // Proposals: best first, at most `count`, cxcywh / image size of the xyxy pixel boxes.
+    const points = m.distillationProposals(outputs, 5);
+    t.is(points.length, 2);
+    outputs.proposals.forEach((p, i) => {
+      const { width, height } = outputs.roiFeatures.sizes[i]!;
+      const n = Math.min(5, p.boxes.length / 4);
+      t.is(points[i]!.length, 4 * n);
+      for (let k = 0; k < n; k++) {
+        const [x0, y0, x1, y1] = Array.from(p.boxes.subarray(4 * k, 4 * k + 4));
+        const want = [(x0! + x1!) / 2 / width, (y0! + y1!) / 2 / height, (x1! - x0!) / width, (y1! - y0!) / height];
+        want.forEach((v, c) => t.true(Math.abs(points[i]![4 * k + c]! - v) < 1e-6, `image ${i} proposal ${k} coord ${c}`));
+      }
+    });
+  });
+  t.is(tf.memory().numTensors, before);
+  disposeBatch(batch);
+  m.dispose();
+});
+
 test.serial('registry: builds faster-rcnn; config errors are CONFIG_INVALID naming the key', async (t) => {
   const registry = createRegistry(createServices({ logger: silentLogger, seed: 1, backend: 'wasm' }).services);
   registerDetectors(registry.pluginContext('@detkit/detectors'));

@@ -9,11 +9,12 @@ import type { ForwardResult, TrainableModel } from '@detkit/core';
  * RoI head, with no sampling or assignment. See packages/detectors/README.md.
  */
 
-/** Boxes shared by every image of a batch, on the host (they are constants: detached). */
-export interface DistillBoxes {
-  /** `[M*4]` normalised cxcywh relative to each image's unpadded size. */
-  boxes: Float32Array;
-}
+/**
+ * Distillation boxes on the host (constants: detached), normalised cxcywh relative to each
+ * image's unpadded size: `boxes` `[M*4]` shared by every image of the batch, or `perImage`,
+ * one `[M*4]` per image (the same M), e.g. the student's own proposals.
+ */
+export type DistillBoxes = { boxes: Float32Array; perImage?: undefined } | { perImage: readonly Float32Array[]; boxes?: undefined };
 
 /** What the student returns at the boxes, for every image. */
 export interface RoiPredictions {
@@ -38,6 +39,13 @@ export interface RoiDistillable<F = unknown> extends TrainableModel {
    * parameters, the boxes themselves are constants. No sampling, no matching, no loss.
    */
   predictAtBoxes(features: F, boxes: DistillBoxes): RoiPredictions;
+  /**
+   * Optional: the detector's own candidate boxes of this iteration (Faster R-CNN: its RPN
+   * proposals), per image, best first, at most `count` each, normalised cxcywh relative to the
+   * unpadded image; detached. The paper's heterogeneous distillation points (the `proposals`
+   * sampler of kd-detr-hetero).
+   */
+  distillationProposals?(outputs: RoiTrainOutputs<F>, count: number): Float32Array[];
   forwardTrain(batch: Parameters<TrainableModel['forwardTrain']>[0]): ForwardResult & { outputs: RoiTrainOutputs<F> };
 }
 

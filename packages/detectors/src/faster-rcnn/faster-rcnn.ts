@@ -246,19 +246,24 @@ export class FasterRcnn extends Module implements TrainableModel, RoiDistillable
     });
   }
 
-  /** The RoI contract: logits `[B,M,C+1]` (background last) and per-class boxes `[B,M,C,4]` at shared boxes. */
+  /** The RoI contract: logits `[B,M,C+1]` (background last) and per-class boxes `[B,M,C,4]` at shared or per-image boxes. */
   predictAtBoxes(features: FasterRcnnFeatures, d: DistillBoxes): RoiPredictions {
-    const m = d.boxes.length / 4;
     const b = features.sizes.length;
-    if (!Number.isInteger(m) || m === 0) throw new DetkitError('INVALID_ARGUMENT', `faster-rcnn predictAtBoxes: need [M*4] boxes with M > 0, got ${d.boxes.length} numbers`);
+    const perImage = d.perImage ?? features.sizes.map(() => d.boxes!);
+    const m = perImage.length > 0 ? perImage[0]!.length / 4 : 0;
+    if (perImage.length !== b) throw new DetkitError('INVALID_ARGUMENT', `faster-rcnn predictAtBoxes: ${perImage.length} per-image box sets for a batch of ${b}`);
+    if (!Number.isInteger(m) || m === 0 || perImage.some((x) => x.length !== 4 * m)) {
+      throw new DetkitError('INVALID_ARGUMENT', `faster-rcnn predictAtBoxes: need [M*4] boxes with M > 0 (the same M for every image), got ${perImage.map((x) => x.length).join(', ')} numbers`);
+    }
     const imageIndex = new Int32Array(b * m);
     const xyxy = new Float64Array(4 * b * m);
     const cxcywh = new Float32Array(4 * b * m);
     const scale = new Float32Array(4 * b * m);
     features.sizes.forEach(({ width, height }, i) => {
+      const boxes = perImage[i]!;
       for (let k = 0; k < m; k++) {
         const r = i * m + k;
-        const [cx, cy, w, h] = [d.boxes[4 * k]! * width, d.boxes[4 * k + 1]! * height, d.boxes[4 * k + 2]! * width, d.boxes[4 * k + 3]! * height];
+        const [cx, cy, w, h] = [boxes[4 * k]! * width, boxes[4 * k + 1]! * height, boxes[4 * k + 2]! * width, boxes[4 * k + 3]! * height];
         imageIndex[r] = i;
         xyxy.set([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 4 * r);
         cxcywh.set([cx, cy, w, h], 4 * r);
@@ -271,6 +276,23 @@ export class FasterRcnn extends Module implements TrainableModel, RoiDistillable
       const decoded = this.roiCoder.decodeTensor(tf.tensor2d(cxcywh, [b * m, 4]), deltas);
       const boxes = tf.div(decoded, tf.tensor3d(scale, [b * m, 1, 4]));
       return { logits: tf.reshape(logits, [b, m, this.numClasses + 1]) as tf.Tensor3D, boxes: tf.reshape(boxes, [b, m, this.numClasses, 4]) as tf.Tensor4D };
+    });
+  }
+
+  /**
+   * The RoI contract's own points: this iteration's RPN proposals (already detached, best
+   * first), the top `count` per image as normalised cxcywh of the unpadded image.
+   */
+  distillationProposals(outputs: FasterRcnnTrainOutputs, count: number): Float32Array[] {
+    return outputs.proposals.map((p, i) => {
+      const { width, height } = outputs.roiFeatures.sizes[i]!;
+      const n = Math.min(count, p.boxes.length / 4);
+      const out = new Float32Array(4 * n);
+      for (let k = 0; k < n; k++) {
+        const [x0, y0, x1, y1] = [p.boxes[4 * k]!, p.boxes[4 * k + 1]!, p.boxes[4 * k + 2]!, p.boxes[4 * k + 3]!];
+        out.set([(x0 + x1) / 2 / width, (y0 + y1) / 2 / height, (x1 - x0) / width, (y1 - y0) / height], 4 * k);
+      }
+      return out;
     });
   }
 

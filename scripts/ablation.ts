@@ -1,12 +1,13 @@
 // KD-DETR ablation on MNIST-detection (long: ~12 h of one core with the defaults; never in CI).
 //   npm run experiment:ablation -- [--iters 2000] [--seeds 0,1,2] [--jobs N] [--workers N] [--eval-interval 400]
 //     [--teacher-checkpoint checkpoints/dab-detr-mnist-teacher.safetensors] [--out packages/kd-detr/results/ablation-sum-2000]
-//     [--only alone,kd-gs] [--train-count 8000] [--val-count 500] [--general-count 100] [--summarize]
+//     [--only alone,kd-gs] [--train-count 8000] [--val-count 500] [--general-count 100] [--checkpoint-every 100] [--summarize]
 // --jobs / --workers fix how runs share the cores (runs at once, data-parallel ranks per run);
 // by default the layout estimated to finish first is chosen and printed (chooseLayout).
 // A run whose result.json exists and whose config is unchanged (absolute paths compared relative
 // to the repository, so a run committed from another checkout counts) is reused: an interrupted
-// ablation resumes where it stopped, across sessions, from the run folders committed under --out.
+// ablation resumes where it stopped, across sessions, from the run folders committed under --out;
+// a run cut short resumes from its newest checkpoint (every --checkpoint-every iterations).
 // --summarize trains nothing and tabulates the finished runs.
 // For each seed, at equal iterations, in order of what the paper's claims need first: the student
 // alone; general + specific (KD-DETR); specific only; general only; hungarian-logits; the
@@ -54,6 +55,7 @@ const { values: a } = parseArgs({
     'general-count': { type: 'string', default: '100' },
     only: { type: 'string' },
     summarize: { type: 'boolean', default: false },
+    'checkpoint-every': { type: 'string', default: '100' },
     out: { type: 'string', default: 'packages/kd-detr/results/ablation-sum-2000' },
   },
 });
@@ -129,7 +131,7 @@ for (const seed of seeds) {
     }
     if (a.summarize) continue;
     await writeFileAtomic(join(dir, 'config.json'), text);
-    jobs.push({ name, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log') });
+    jobs.push({ name, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log'), checkpointEvery: positive(a['checkpoint-every'], 'checkpoint-every') });
     costs.push(iters * relativeIterCost(v.distill, v.model ?? student.model, teacherQueries));
   }
 }

@@ -5,9 +5,10 @@
 //   npm run experiment:compare -- --alone configs/faster-rcnn/mnist.ts \
 //     --distilled dab=configs/kd-detr/mnist-dab-to-faster-rcnn.ts [--distilled name=config ...] \
 //     --iters 1000 --seeds 0,1 [--eval-interval 500] [--set train.lrSchedule.milestones=[800] ...] \
-//     --out packages/kd-detr/results/<name> [--jobs N] [--workers N] [--summarize]
+//     --out packages/kd-detr/results/<name> [--jobs N] [--workers N] [--checkpoint-every 100] [--summarize]
 // A run whose result.json exists and whose config is unchanged is reused (commit the run folders
-// and an interrupted comparison resumes in another session). Writes <out>/compare.md (AP per seed,
+// and an interrupted comparison resumes in another session); a run cut short resumes from its
+// newest checkpoint (every --checkpoint-every iterations, in its folder, not committed). Writes <out>/compare.md (AP per seed,
 // mean, paired gain over the student alone) and <out>/compare-ap.png (AP curves).
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -40,6 +41,7 @@ const { values: a } = parseArgs({
     jobs: { type: 'string' },
     workers: { type: 'string' },
     summarize: { type: 'boolean', default: false },
+    'checkpoint-every': { type: 'string', default: '100' },
   },
 });
 const fail = (message: string): never => {
@@ -57,6 +59,7 @@ const iters = positive(a.iters, 'iters')!;
 const evalInterval = positive(a['eval-interval'], 'eval-interval')!;
 const seeds = a.seeds!.split(',').map((s) => (/^\d+$/.test(s) ? Number(s) : fail(`--seeds: '${s}' is not a seed (e.g. --seeds 0,1)`)));
 const out = resolve(a.out!);
+const checkpointEvery = positive(a['checkpoint-every'], 'checkpoint-every')!;
 
 /** The arms of the comparison: the student alone first, then each teacher's distillation config. */
 const arms = [
@@ -84,7 +87,7 @@ for (const seed of seeds) {
     }
     if (a.summarize) continue;
     await writeFileAtomic(join(dir, 'config.json'), text);
-    jobs.push({ name: `${arm.key}/${seed}`, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log') });
+    jobs.push({ name: `${arm.key}/${seed}`, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log'), checkpointEvery });
     costs.push(arm.key === 'alone' ? 1 : 3); // a distilled step costs ~2-5x (teacher forward, extra points)
   }
 }

@@ -100,6 +100,21 @@ test('GatherV2 wasm = cpu: axis 0 (long rows), middle and last axis (short runs)
   t.true(grad.error < 1e-6, `gradient error ${grad.error}`);
 });
 
+test('GatherV2 wasm: an output large enough to grow the wasm heap still reads the indices right', (t) => {
+  // Growing the heap detaches every typed-array view taken before the allocation; a kernel that
+  // read the indices through such a view gathered row 0 everywhere, silently.
+  const rows = 4;
+  const width = 1 << 16;
+  const picks = Array.from({ length: 400 }, (_, i) => (i * 7 + 3) % rows); // 400 x 64 Ki floats = 100 MB out
+  const [first, last] = runOn('wasm', () => {
+    const x = tf.add(tf.mul(tf.expandDims(tf.range(0, rows), 1), 10), tf.zeros([rows, width])); // row r is all 10 r
+    const g = tf.gather(x, tf.tensor1d(picks, 'int32'), 0);
+    return [tf.slice(g, [0, 0], [picks.length, 1]), tf.slice(g, [0, width - 1], [picks.length, 1])];
+  }).values;
+  t.deepEqual(Array.from(first!), picks.map((r) => 10 * r));
+  t.deepEqual(Array.from(last!), picks.map((r) => 10 * r));
+});
+
 test('Identity shares the buffer: clones outlive their source, and nothing leaks', (t) => {
   tf.setBackend('wasm');
   const backend = tf.backend() as unknown as BackendWasm;

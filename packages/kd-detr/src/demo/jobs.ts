@@ -14,6 +14,8 @@ export interface TrainingJob {
   logFile: string;
   /** Data-parallel ranks of the run (train.workers); the config file's own when absent. */
   workers?: number;
+  /** Resumable run: a checkpoint this often, and resume from the newest one found (`TrainRunOptions`). */
+  checkpointEvery?: number;
 }
 
 /** The child entry next to this file, with the same extension (.ts under tsx, .js when built). */
@@ -36,7 +38,7 @@ export async function runJobs(jobs: readonly TrainingJob[], parallel: number, on
     const log = createWriteStream(job.logFile);
     await new Promise<void>((resolve, reject) => {
       let failure: string | undefined;
-      const args = [job.configFile, job.name, ...(job.workers !== undefined ? [String(job.workers)] : [])];
+      const args = [job.configFile, job.name, job.workers !== undefined ? String(job.workers) : '-', job.checkpointEvery !== undefined ? String(job.checkpointEvery) : '-'];
       const child = fork(childEntry(), args, { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
       child.stdout?.pipe(log, { end: false });
       child.stderr?.pipe(log, { end: false });

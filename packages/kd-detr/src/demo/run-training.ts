@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import {
   attachWorkers,
@@ -13,10 +13,23 @@ import {
   loadPlugins,
   Runner,
   selectBackend,
+  type DetkitConfig,
   type Logger,
   type LoadedPlugin,
   type Metrics,
 } from '@detkit/core';
+
+export interface TrainRunOptions {
+  /** Data-parallel ranks (train.workers); the config's own when absent. */
+  workers?: number;
+  /**
+   * Make the run resumable: a checkpoint every this many iterations in its work dir (added to
+   * the config's hooks when it lists its own without one), and a run whose work dir already
+   * holds a checkpoint resumes from the newest. Not part of the run's config: resuming is
+   * bit-identical to running through, so a resumed run is the same experiment.
+   */
+  checkpointEvery?: number;
+}
 
 /** What a training child reports to its parent (over IPC) while it runs. */
 export type ProgressMessage =
@@ -48,10 +61,14 @@ export async function trainConfigFile(
   name: string,
   report: (m: ProgressMessage) => void,
   logger: Logger = createConsoleLogger(),
-  options: { workers?: number } = {},
+  options: TrainRunOptions = {},
 ): Promise<TrainingResult> {
   const t0 = performance.now();
-  const { config } = await loadConfig(file, { overrides: options.workers !== undefined ? [`train.workers=${options.workers}`] : [] });
+  const base = options.workers !== undefined ? [`train.workers=${options.workers}`] : [];
+  const first = await loadConfig(file, { overrides: base });
+  const resilience = await resumableOverrides(first.config, options.checkpointEvery);
+  const { config } = resilience.overrides.length ? await loadConfig(file, { overrides: [...base, ...resilience.overrides] }) : first;
+  if (resilience.resumeFrom) logger.info(`${name}: resuming from ${resilience.resumeFrom}`);
   const backend = await selectBackend({ backend: config.backend, logger });
   const services = createServices({ logger, rng: createRng(config.seed), backend: backend.name });
   const registry = createRegistry(services.services);
@@ -81,6 +98,8 @@ export async function trainConfigFile(
       const metrics = await runner.evaluate();
       if (history.length === 0 || history[history.length - 1]!.iter !== r.iter) history.push({ iter: r.iter, metrics });
     }
+    // A resumed run's evaluations before the resume point are in its metrics.jsonl.
+    if (resilience.resumeFrom) history.unshift(...(await earlierEvaluations(run.workDir, history[0]?.iter ?? r.iter + 1)));
     const sorted = [...steps].sort((a, b) => a - b);
     const result: TrainingResult = {
       name,
@@ -103,4 +122,37 @@ export async function trainConfigFile(
     run.model.dispose();
     for (const h of run.hooks) (h as { dispose?: () => void }).dispose?.();
   }
+}
+
+/** The overrides that make a run resumable (see `TrainRunOptions.checkpointEvery`), and the checkpoint it resumes from. */
+async function resumableOverrides(config: DetkitConfig, every: number | undefined): Promise<{ overrides: string[]; resumeFrom?: string }> {
+  if (every === undefined || every <= 0) return { overrides: [] };
+  const overrides: string[] = [];
+  const listed = config.hooks;
+  if (listed === undefined) overrides.push(`train.checkpointInterval=${every}`);
+  else if (!listed.some((h) => h.type === 'checkpoint')) overrides.push(`hooks.${listed.length}=${JSON.stringify({ type: 'checkpoint', interval: every, keepLast: 1 })}`);
+  const resumeFrom = await newestCheckpoint(config.workDir);
+  if (resumeFrom) overrides.push(`train.resumeFrom=${resumeFrom}`);
+  return { overrides, resumeFrom };
+}
+
+/** `latest.safetensors` (written on Ctrl-C / SIGTERM) or the highest `iter_N.safetensors`, whichever is further on. */
+async function newestCheckpoint(dir: string): Promise<string | undefined> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const periodic = names.filter((n) => /^iter_\d+\.safetensors$/.test(n)).sort();
+  const candidates = [...(names.includes('latest.safetensors') ? ['latest.safetensors'] : []), ...periodic.slice(-1)].map((n) => join(dir, n));
+  if (candidates.length < 2) return candidates[0];
+  const stats = await Promise.all(candidates.map((c) => stat(c)));
+  return stats[0]!.mtimeMs >= stats[1]!.mtimeMs ? candidates[0] : candidates[1];
+}
+
+/** The `eval` records of a run's metrics.jsonl before iteration `before`. */
+async function earlierEvaluations(dir: string, before: number): Promise<TrainingResult['history']> {
+  const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((l) => l.includes('"eval"'))
+    .map((l) => JSON.parse(l) as { type: string; iter: number; metrics: Metrics })
+    .filter((e) => e.type === 'eval' && e.iter < before)
+    .map((e) => ({ iter: e.iter, metrics: e.metrics }));
 }

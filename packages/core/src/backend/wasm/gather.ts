@@ -17,13 +17,16 @@ export function makeFastGatherV2(stock: KernelFunc): KernelFunc {
     if (x.dtype === 'string' || (batchDims ?? 0) !== 0) return stock(args);
     const ax = util.parseAxisParam(axis, x.shape)[0]!;
     const size = x.shape[ax]!;
-    const idx = backend.typedArrayFromHeap(indices);
-    for (let i = 0; i < idx.length; i++) if (!(idx[i]! >= 0 && idx[i]! < size)) return stock(args);
+    const inRange = backend.typedArrayFromHeap(indices).every((i) => i >= 0 && i < size);
+    if (!inRange) return stock(args);
     const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
     const out = backend.makeOutput(outShape, x.dtype);
     const outer = util.sizeFromShape(x.shape.slice(0, ax));
     const run = util.sizeFromShape(x.shape.slice(ax + 1));
     if (util.sizeFromShape(outShape) === 0) return out;
+    // Views only after makeOutput: an allocation may grow the wasm heap, which detaches every
+    // view taken before it (reads from a detached view give undefined, silently).
+    const idx = backend.typedArrayFromHeap(indices);
     const src = backend.typedArrayFromHeap(x);
     const dst = backend.typedArrayFromHeap(out);
     let o = 0;

@@ -1,0 +1,60 @@
+// Experiment runs survive the end of a session: trainConfigFile with `checkpointEvery` writes
+// periodic checkpoints (adding a checkpoint hook where the config lists its own hooks) and a run
+// whose work dir holds one resumes from it; the resumed run ends where the uninterrupted one does
+// and its history keeps the evaluations made before the resume.
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { silentLogger, type Logger } from '@detkit/core';
+import { trainConfigFile, type TrainingResult } from '../src/demo/run-training.js';
+import { captureLogger, tinyModel, tmp } from './helpers.js';
+
+function writeConfig(dir: string, maxIters: number, hooks?: object[]): string {
+  const file = join(dir, 'config.json');
+  const config = {
+    seed: 3,
+    backend: 'cpu',
+    workDir: dir,
+    model: tinyModel(),
+    data: { train: { type: 'shapes', count: 32, canvasSize: 32 }, val: { type: 'shapes', count: 8, canvasSize: 32, seed: 9 }, batchSize: 4 },
+    evaluator: { type: 'coco' },
+    train: { maxIters, evalInterval: 2, checkpointInterval: 0, logInterval: 100 },
+    ...(hooks ? { hooks } : {}),
+  };
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+/** Trains `file`; `iters` collects the iterations this process ran. */
+const train = (file: string, checkpointEvery?: number, iters: number[] = [], logger: Logger = silentLogger): Promise<TrainingResult> =>
+  trainConfigFile(file, 'run', (m) => m.type === 'iter' && iters.push(m.iter), logger, { checkpointEvery });
+
+test.serial('a run stopped after its checkpoint resumes from it and ends as the uninterrupted run; earlier evaluations stay in its history', async (t) => {
+  const whole = tmp();
+  const straight = await train(writeConfig(whole, 6));
+  const dir = tmp();
+  const first = await train(writeConfig(dir, 4), 2);
+  t.deepEqual(first.history.map((h) => h.iter), [2, 4]);
+  t.true(readdirSync(dir).some((n) => /^iter_\d+\.safetensors$/.test(n)), 'periodic checkpoints written');
+  // As if the session ended after iteration 4: the config now asks for 6 iterations.
+  rmSync(join(dir, 'result.json'));
+  const ran: number[] = [];
+  const logger = captureLogger();
+  const resumed = await train(writeConfig(dir, 6), 2, ran, logger);
+  t.deepEqual(ran, [5, 6], 'only the iterations after the checkpoint ran');
+  t.true(logger.lines.some((l) => /run: resuming from .*(latest|iter_00000004)\.safetensors/.test(l)), logger.lines.join('\n'));
+  t.is(resumed.iters, 6);
+  t.deepEqual(resumed.history.map((h) => h.iter), [2, 4, 6]);
+  t.deepEqual(resumed.final, straight.final, 'resuming is bit-identical to running through');
+  t.deepEqual(resumed.history[0]!.metrics, straight.history[0]!.metrics);
+});
+
+test.serial('listed hooks without a checkpoint hook get one; without checkpointEvery nothing is written or resumed', async (t) => {
+  const dir = tmp();
+  await train(writeConfig(dir, 2, [{ type: 'logger', interval: 100 }, { type: 'eval', interval: 2 }]), 1);
+  t.true(readdirSync(dir).some((n) => /^iter_\d+\.safetensors$/.test(n)));
+  const plain = tmp();
+  await train(writeConfig(plain, 2, [{ type: 'logger', interval: 100 }, { type: 'eval', interval: 2 }]));
+  t.false(readdirSync(plain).some((n) => n.endsWith('.safetensors')));
+  t.false(existsSync(join(plain, 'latest.safetensors')));
+});

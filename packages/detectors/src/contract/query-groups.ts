@@ -122,6 +122,7 @@ export function isQueryGroupDetector(x: unknown): x is QueryGroupDetector {
     typeof d.forwardTrain === 'function' &&
     typeof d.predict === 'function' &&
     typeof d.numClasses === 'number' &&
+    typeof d.numQueries === 'number' &&
     typeof d.hiddenDim === 'number' &&
     typeof d.numDecoderLayers === 'number' &&
     d.boxFormat === 'cxcywh-normalized'

@@ -99,6 +99,17 @@ test.serial('registry: bad configs fail with CONFIG_INVALID naming the key', asy
   }
 });
 
+test.serial('more queries than encoder tokens fail at the first batch with CONFIG_INVALID naming numQueries, leaking nothing', (t) => {
+  const m = tinyDino({ numQueries: 30 }); // 16x16 images: 4x4 + 2x2 = 20 tokens
+  const batch = tinyBatch();
+  const before = tf.memory().numTensors;
+  const err = t.throws(() => m.forwardTrain(batch));
+  t.true(isDetkitError(err, 'CONFIG_INVALID') && err.details?.['key'] === 'numQueries' && /numQueries 30 exceeds the 20 encoder tokens/.test(err.message), String(err));
+  t.is(tf.memory().numTensors, before);
+  disposeBatch(batch);
+  m.dispose();
+});
+
 test.serial('the shipped configs build with the deformable models\' shapes and train the sampling offsets at lr x0.1', async (t) => {
   const build = async (file: string) => {
     const { config } = await loadConfig(fileURLToPath(new URL(`../../../configs/${file}`, import.meta.url)));

@@ -181,7 +181,13 @@ export class Dino extends SetPredictionDetector implements QueryGroupDetector {
   override *forwardTrainSteps(batch: Batch, options: ForwardTrainOptions = {}): ForwardSteps<{ losses: LossTerms; outputs: DinoTrainOutputs }> {
     const encoded = this.encode(batch.images, batch.masks);
     const B = encoded.memory.shape[0];
-    const selection = this.select(encoded);
+    let selection: QuerySelection;
+    try {
+      selection = this.select(encoded);
+    } catch (e) {
+      tf.dispose([encoded.memory, encoded.mask, encoded.pos, encoded.validRatios]);
+      throw e;
+    }
     const denoisingOn = this.training && this.denoising.on;
     const dn = denoisingOn
       ? makeDenoisingQueries(batch.targets, this.numQueries, { budget: this.denoising.budget, labelNoise: this.denoising.labelNoise, boxNoise: this.denoising.boxNoise, numClasses: this.numClasses }, this.random)

@@ -153,6 +153,10 @@ test('layout attention equals a float64 brute force and the dense-mask attention
   const gl = grads({ layout });
   const gd = grads({ attnMask: layoutMask(layout) });
   gl.forEach((g, i) => t.true(maxAbsDiff(g.dataSync(), gd[i]!.dataSync()) < 1e-5, `gradient ${i}`));
+  // Joint blocks separated by an isolated one (two runs attended together): against float64 too.
+  const split: AttentionLayout = { sizes: [2, 3, 2, 8], visible: [[0, 2], [1], [2], [3]] };
+  const got2 = multiHeadAttention(q, k, v, 2, { layout: split });
+  t.true(maxAbsDiff(got2.dataSync(), bruteForce(q.arraySync(), k.arraySync(), v.arraySync(), 2, layoutMaskValues(split)).flat(2)) < 1e-5);
   // A block-diagonal layout is exactly the blocks path.
   const blockDiag = multiHeadAttention(q, k, v, 2, { layout: { sizes: [10, 5] } });
   t.deepEqual(Array.from(blockDiag.dataSync()), Array.from(multiHeadAttention(q, k, v, 2, { blocks: [10, 5] }).dataSync()));

@@ -129,11 +129,21 @@ function layoutAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, numHeads: num
   const jointIndex = new Map(joint.map((j, i) => [j, i]));
   const jointLayout: AttentionLayout = { sizes: joint.map((i) => sizes[i]!), visible: joint.map((i) => layout.visible![i]!.map((j) => jointIndex.get(j)!)) };
   const nj = jointLayout.sizes.reduce((a, s) => a + s, 0);
+  // Split into segments: each isolated block, and each run of consecutive joint blocks as one
+  // piece (DINO's denoising groups and matching queries are one run: no split and re-concat).
+  const segments: Array<{ size: number; joint: boolean }> = [];
+  sizes.forEach((size, i) => {
+    const last = segments[segments.length - 1];
+    if (!alone[i] && last?.joint) last.size += size;
+    else segments.push({ size, joint: !alone[i] });
+  });
+  const segSizes = segments.map((g) => g.size);
   return tf.tidy(() => {
     const scale = 1 / Math.sqrt(dqk / numHeads);
-    const qs = tf.split(splitHeads(tf.mul(q, scale), numHeads), [...sizes], 1);
-    const ks = tf.split(splitHeads(k, numHeads), [...sizes], 1);
-    const vs = tf.split(splitHeads(v, numHeads), [...sizes], 1);
+    const split = (x: tf.Tensor) => (segments.length === 1 ? [x] : tf.split(x, segSizes, 1));
+    const qs = split(splitHeads(tf.mul(q, scale), numHeads));
+    const ks = split(splitHeads(k, numHeads));
+    const vs = split(splitHeads(v, numHeads));
     const attend = (qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, mask?: tf.Tensor) => {
       let scores = tf.matMul(qi as tf.Tensor3D, ki as tf.Tensor3D, false, true) as tf.Tensor;
       if (mask) scores = tf.add(scores, mask);
@@ -141,15 +151,12 @@ function layoutAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, numHeads: num
       if (opts.dropout) weights = opts.dropout(weights);
       return tf.matMul(weights as tf.Tensor3D, vi as tf.Tensor3D);
     };
-    const outs: tf.Tensor[] = new Array(sizes.length);
-    const gather = (ts: tf.Tensor[]) => (joint.length === 1 ? ts[joint[0]!]! : tf.concat(joint.map((i) => ts[i]!), 1));
+    const runs = segments.map((g, i) => (g.joint ? i : -1)).filter((i) => i >= 0);
+    const gather = (ts: tf.Tensor[]) => (runs.length === 1 ? ts[runs[0]!]! : tf.concat(runs.map((i) => ts[i]!), 1));
     const jointOut = attend(gather(qs), gather(ks), gather(vs), tf.tensor2d(layoutMaskValues(jointLayout), [nj, nj]));
-    const parts = joint.length === 1 ? [jointOut] : tf.split(jointOut, jointLayout.sizes as number[], 1);
-    joint.forEach((i, n) => (outs[i] = parts[n]!));
-    sizes.forEach((_, i) => {
-      if (alone[i]) outs[i] = attend(qs[i]!, ks[i]!, vs[i]!);
-    });
-    return mergeHeads(tf.concat(outs, 1), b, numHeads);
+    const runParts = runs.length === 1 ? [jointOut] : tf.split(jointOut, runs.map((i) => segSizes[i]!), 1);
+    const outs = segments.map((g, i) => (g.joint ? runParts[runs.indexOf(i)]! : attend(qs[i]!, ks[i]!, vs[i]!)));
+    return mergeHeads(outs.length === 1 ? outs[0]! : tf.concat(outs, 1), b, numHeads);
   });
 }
 

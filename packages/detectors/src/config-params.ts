@@ -5,6 +5,7 @@ import type { ResNetOptions } from './backbone/resnet.js';
 import type { SmallCnnOptions } from './backbone/small-cnn.js';
 import type { DetrCommonOptions } from './detr/detr-base.js';
 import type { DeformableDetrOptions } from './deformable-detr/deformable-detr.js';
+import type { DinoOptions } from './dino/dino.js';
 import type { FasterRcnnOptions } from './faster-rcnn/options.js';
 
 /** A backbone as a config names it. */
@@ -16,6 +17,9 @@ export type DetrConfigParams = Omit<DetrCommonOptions, 'backbone'> & { backbone?
 /** `deformable-detr` params as written in a config. */
 export type DeformableDetrConfigParams = Omit<DeformableDetrOptions, 'backbone'> & { backbone?: BackboneConfig };
 
+/** `dino` params as written in a config (the noise source is not a config value). */
+export type DinoConfigParams = Omit<DinoOptions, 'backbone' | 'denoisingRandom'> & { backbone?: BackboneConfig };
+
 /** `faster-rcnn` params as written in a config. */
 export type FasterRcnnConfigParams = Omit<FasterRcnnOptions, 'backbone'> & { backbone?: BackboneConfig };
 
@@ -24,6 +28,7 @@ declare module '@detkit/core' {
     detr: DetrConfigParams;
     'dab-detr': DetrConfigParams;
     'deformable-detr': DeformableDetrConfigParams;
+    dino: DinoConfigParams;
     'faster-rcnn': FasterRcnnConfigParams;
   }
 }

@@ -12,6 +12,7 @@ export * from './detr/detr-base.js';
 export * from './detr/detr.js';
 export * from './dab-detr/index.js';
 export * from './deformable-detr/index.js';
+export * from './dino/index.js';
 export * from './faster-rcnn/index.js';
 
 /** Registers every detector and backbone of this package. */

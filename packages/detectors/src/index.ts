@@ -7,7 +7,7 @@ export * from './box/index.js';
 export * from './matcher/index.js';
 export * from './losses/index.js';
 export * from './detectors.js';
-export type { BackboneConfig, DetrConfigParams, DeformableDetrConfigParams, FasterRcnnConfigParams } from './config-params.js';
+export type { BackboneConfig, DetrConfigParams, DeformableDetrConfigParams, DinoConfigParams, FasterRcnnConfigParams } from './config-params.js';
 
 export const plugin: DetkitPlugin = {
   name: '@detkit/detectors',

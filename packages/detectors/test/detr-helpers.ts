@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import { createOptimizer, type Batch, type BatchTarget, type Detection, type TrainableModel } from '@detkit/core';
-import { DabDetr, DeformableDetr, SmallCnn, type DabDetrOptions, type DeformableDetrOptions, type DetrCommonOptions } from '../src/detectors.js';
+import { DabDetr, DeformableDetr, Dino, SmallCnn, type DabDetrOptions, type DeformableDetrOptions, type DetrCommonOptions, type DinoOptions } from '../src/detectors.js';
 import { rng } from './box-helpers.js';
 
 /**
@@ -64,6 +64,11 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** A tiny Deformable DETR (2 levels: the small CNN's stride-4 map and one extra stride-2 level). */
 export function tinyDeformableDetr(over: Partial<DeformableDetrOptions> = {}): DeformableDetr {
   return new DeformableDetr(tinyDetrOptions({ numFeatureLevels: 2, numPoints: 2, groupNormGroups: 4, ...over }));
+}
+
+/** A tiny DINO (2 levels as tinyDeformableDetr; denoising budget 4: with at most 2 boxes, 2 groups of 4). */
+export function tinyDino(over: Partial<DinoOptions> = {}): Dino {
+  return new Dino(tinyDetrOptions({ numFeatureLevels: 2, numPoints: 2, groupNormGroups: 4, dnNumber: 4, ...over }));
 }
 
 /** One optimiser step on the summed losses of `m.forwardTrain(batch)`; returns that sum. */

@@ -4,11 +4,11 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerTfjsGradients } from '@detkit/core';
-import { isQueryGroupDetector, type DecodeOutput, type Encoded, type QueryGroup, type QueryGroupDetector } from '../src/detectors.js';
+import { groupSize, isQueryGroupDetector, type DecodeOutput, type Encoded, type QueryGroup, type QueryGroupDetector } from '../src/detectors.js';
 import { disposeBatch, maxAbsDiff, tinyBatch } from './detr-helpers.js';
 
-/** A query-group detector with learned anchors, as the tiny models of detr-helpers.ts (6 queries, d = 16). */
-export type AnchorQueryDetector = QueryGroupDetector & { refpointEmbed: { weight: tf.Variable } };
+/** A query-group detector as the tiny models of detr-helpers.ts (6 detection queries, d = 16). */
+export type AnchorQueryDetector = QueryGroupDetector;
 
 export interface QueryGroupContractCase<M extends AnchorQueryDetector> {
   /** The detector's registered name, for the test titles. */
@@ -25,6 +25,18 @@ export interface QueryGroupContractCase<M extends AnchorQueryDetector> {
   gradientMisses?: ReadonlyArray<readonly [name: string, why: string]>;
   /** The first input projection's weight (its gradient must be nonzero). */
   inputProjWeight: (m: M) => tf.Variable;
+  /** The learned detection anchors (must get no gradient from a group's outputs); default `refpointEmbed.weight`, none for selected queries (DINO). */
+  detectionAnchorParam?: (m: M) => tf.Variable | undefined;
+}
+
+/** The detector's detection queries for this encoding (static ones ignore it). */
+const detectionOf = (m: AnchorQueryDetector, enc: Encoded): QueryGroup => m.detectionQueries(enc);
+
+/** A group as the decoder's `[b,M,...]` inputs: sigmoid anchors and content (zeros when absent). */
+function batchedQueries(g: QueryGroup, b: number, d: number): { anchors: tf.Tensor3D; content: tf.Tensor3D } {
+  const tile = (x: tf.Tensor) => (x.rank === 2 ? tf.tile(tf.expandDims(x, 0), [b, 1, 1]) : x) as tf.Tensor3D;
+  const m = groupSize(g);
+  return { anchors: tf.sigmoid(tile(g.anchors)) as tf.Tensor3D, content: g.content ? tile(g.content) : (tf.zeros([b, m, d]) as tf.Tensor3D) };
 }
 
 const read = (o: DecodeOutput) => [...o.logits, ...o.boxes].map((t) => Array.from(t.dataSync()));
@@ -47,8 +59,15 @@ export function queryGroupContractSuite<M extends AnchorQueryDetector>(c: QueryG
     const m = c.makeModel();
     t.true(isQueryGroupDetector(m));
     t.false(isQueryGroupDetector({ forwardTrain() {}, predict() {} }));
-    t.deepEqual(m.detectionQueries().anchors.shape, [6, 4]);
+    const batch = tinyBatch();
+    tf.tidy(() => {
+      const det = detectionOf(m, m.encode(batch.images, batch.masks));
+      t.is(groupSize(det), 6);
+      t.is(m.numQueries, 6);
+      t.true(det.anchors.rank === 2 || det.anchors.shape[0] === 2);
+    });
     t.is(m.boxFormat, 'cxcywh-normalized');
+    disposeBatch(batch);
     m.dispose();
   });
 
@@ -71,12 +90,13 @@ export function queryGroupContractSuite<M extends AnchorQueryDetector>(c: QueryG
       t.true(diff(read(withAB.groups[0]!), read(withB.groups[1]!)) < 1e-5, 'group A depends on group order');
       // The test can fail: the same joint pass without self-attention blocks changes the detection queries.
       const b = 2;
-      const tile = (x: tf.Tensor) => tf.tile(tf.expandDims(x, 0), [b, 1, 1]) as tf.Tensor3D;
-      const anchors = tile(tf.sigmoid(tf.concat([m.detectionQueries().anchors, B.anchors], 0)));
-      const content = tile(tf.concat([tf.zeros([6, 16]), B.content!], 0));
+      const det = batchedQueries(detectionOf(m, enc), b, 16);
+      const other = batchedQueries(B, b, 16);
+      const anchors = tf.concat([det.anchors, other.anchors], 1) as tf.Tensor3D;
+      const content = tf.concat([det.content, other.content], 1) as tf.Tensor3D;
       const unblocked = c.decodeWithoutBlocks(m, enc, content, anchors);
       const leaked = tf.slice(unblocked[1]!, [0, 0, 0], [b, 6, 16]);
-      const clean = c.decodeWithoutBlocks(m, enc, tf.zeros([b, 6, 16]) as tf.Tensor3D, tile(tf.sigmoid(m.detectionQueries().anchors)));
+      const clean = c.decodeWithoutBlocks(m, enc, det.content, det.anchors);
       const leak = maxAbsDiff(leaked.dataSync(), clean[1]!.dataSync());
       t.true(leak > 1e-3, `unblocked joint decoding should differ (max diff ${leak})`);
     });
@@ -90,13 +110,37 @@ export function queryGroupContractSuite<M extends AnchorQueryDetector>(c: QueryG
     const batch = tinyBatch();
     tf.tidy(() => {
       const enc = m.encode(batch.images, batch.masks);
-      const copy: QueryGroup = { anchors: tf.clone(m.detectionQueries().anchors) as tf.Tensor2D };
+      const det = detectionOf(m, enc);
+      const copy: QueryGroup = { anchors: tf.clone(det.anchors), ...(det.content ? { content: tf.clone(det.content) } : {}) };
       const r = m.decode(enc, [copy]);
       t.true(diff(read(r.detection), read(r.groups[0]!)) < 1e-5);
       // finalLayerOnly returns the same last layer.
       const last = m.decode(enc, [copy], { detection: false, finalLayerOnly: true }).groups[0]!;
       t.is(last.logits.length, 1);
       t.true(maxAbsDiff(last.boxes[0]!.dataSync(), r.groups[0]!.boxes[1]!.dataSync()) < 1e-6);
+    });
+    disposeBatch(batch);
+    m.dispose();
+  });
+
+  test(`${c.name}: per-image groups ([B,M,4]) decode as shared ones, and image i's outputs depend only on image i's anchors`, (t) => {
+    const m = c.makeModel();
+    m.eval();
+    const batch = tinyBatch();
+    tf.tidy(() => {
+      const { A } = groups();
+      const enc = m.encode(batch.images, batch.masks);
+      const shared = m.decode(enc, [A], { detection: false }).groups[0]!;
+      const tiled = m.decode(enc, [{ anchors: tf.tile(tf.expandDims(A.anchors, 0), [2, 1, 1]) as tf.Tensor3D }], { detection: false }).groups[0]!;
+      t.true(diff(read(shared), read(tiled)) < 1e-5, 'per-image copies of a shared group decode differently');
+      // Image 1 gets other anchors: image 0's outputs stay, image 1's change.
+      const other = tf.add(A.anchors, 0.7) as tf.Tensor2D;
+      const mixed = m.decode(enc, [{ anchors: tf.stack([A.anchors, other]) as tf.Tensor3D }, A], { detection: true }).groups[0]!;
+      const image = (x: tf.Tensor3D, i: number) => Array.from(tf.slice(x, [i, 0, 0], [1, -1, -1]).dataSync());
+      const last = shared.boxes.length - 1;
+      t.true(maxAbsDiff(image(mixed.boxes[last]!, 0), image(shared.boxes[last]!, 0)) < 1e-5);
+      t.true(maxAbsDiff(image(mixed.logits[last]!, 0), image(shared.logits[last]!, 0)) < 1e-5);
+      t.true(maxAbsDiff(image(mixed.boxes[last]!, 1), image(shared.boxes[last]!, 1)) > 1e-3, 'image 1 ignored its own anchors');
     });
     disposeBatch(batch);
     m.dispose();
@@ -118,8 +162,9 @@ export function queryGroupContractSuite<M extends AnchorQueryDetector>(c: QueryG
       for (const [n, why] of c.gradientMisses ?? []) t.false(got.has(n), why);
       const nonzero = tf.sum(tf.abs(grads[c.inputProjWeight(m).name]!)).dataSync()[0]!;
       t.true(nonzero > 0);
-      // Detection anchors get no gradient from a group's outputs.
-      const ref = grads[m.refpointEmbed.weight.name];
+      // Learned detection anchors get no gradient from a group's outputs.
+      const anchorParam = c.detectionAnchorParam ? c.detectionAnchorParam(m) : (m as unknown as { refpointEmbed: { weight: tf.Variable } }).refpointEmbed.weight;
+      const ref = anchorParam && grads[anchorParam.name];
       t.true(ref === undefined || tf.sum(tf.abs(ref)).dataSync()[0] === 0);
     });
     // L_det is identical with and without groups (groups are never matched to ground truth).

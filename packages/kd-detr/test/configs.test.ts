@@ -17,6 +17,16 @@ test('the shipped kd-detr configs load and extend the MNIST student', async (t) 
   t.is(gm.config.distill?.method, 'gt-matched-logits');
 });
 
+test('the DINO -> DINO config extends the DINO student and names the DINO teacher', async (t) => {
+  const kd = await loadConfig(`${configs}mnist-dino-kd-detr.ts`);
+  t.is(kd.config.model.type, 'dino');
+  t.is(kd.config.model.numQueries, 50);
+  t.is(kd.config.distill?.method, 'kd-detr');
+  const teacher = kd.config.distill?.teacher as { config: string; checkpoint: string };
+  t.regex(teacher.config, /configs\/dino\/mnist-teacher\.ts$/);
+  t.regex(teacher.checkpoint, /checkpoints\/dino-mnist-teacher\.safetensors$/);
+});
+
 test('the heterogeneous config extends the Faster R-CNN config, whose model builds', async (t) => {
   const kd = await loadConfig(`${configs}mnist-dab-to-faster-rcnn.ts`);
   t.is(kd.config.model.type, 'faster-rcnn');

@@ -286,6 +286,6 @@ browserTest('a config naming an unknown detector shows REGISTRY_UNKNOWN on the p
     'unknown-detector',
     'model.json',
     (old) => JSON.stringify({ ...JSON.parse(old.toString()), model: { type: 'dab-detr-v9', numClasses: 10 } }),
-    /error \[REGISTRY_UNKNOWN\]: Unknown detector 'dab-detr-v9'\. Did you mean 'dab-detr'\? Known detector names: dab-detr, deformable-detr, detr, faster-rcnn$/,
+    /error \[REGISTRY_UNKNOWN\]: Unknown detector 'dab-detr-v9'\. Did you mean 'dab-detr'\? Known detector names: dab-detr, deformable-detr, detr, dino, faster-rcnn$/,
   );
 });

@@ -7,12 +7,20 @@ import type { Batch, ForwardResult, TrainableModel } from '@detkit/core';
  * and DINO-style denoising queries are both query groups. See packages/detectors/README.md.
  */
 
-/** One set of extra queries, shared by every image of the batch. */
+/**
+ * One set of extra queries: shared by every image of the batch (`[M,...]`), or one set per
+ * image (`[B,M,...]`, e.g. DINO's queries, which are selected per image from its encoder).
+ */
 export interface QueryGroup {
-  /** `[M,4]` anchor boxes, pre-sigmoid normalised cxcywh (sigmoid gives the box). */
-  anchors: tf.Tensor2D;
-  /** `[M,d]` content queries; zeros (DAB-DETR's content init) when absent. */
-  content?: tf.Tensor2D;
+  /** `[M,4]` or `[B,M,4]` anchor boxes, pre-sigmoid normalised cxcywh (sigmoid gives the box). */
+  anchors: tf.Tensor2D | tf.Tensor3D;
+  /** `[M,d]` or `[B,M,d]` content queries; zeros (DAB-DETR's content init) when absent. */
+  content?: tf.Tensor2D | tf.Tensor3D;
+}
+
+/** A group's query count M (`[M,4]` or `[B,M,4]` anchors). */
+export function groupSize(g: QueryGroup): number {
+  return g.anchors.shape[g.anchors.rank - 2]!;
 }
 
 /** Per decoder layer (first to last) outputs for one set of queries. */
@@ -76,6 +84,8 @@ export interface ForwardTrainOptions {
 
 export interface QueryGroupDetector extends TrainableModel {
   readonly numClasses: number;
+  /** Detection queries per image. */
+  readonly numQueries: number;
   readonly hiddenDim: number;
   readonly numDecoderLayers: number;
   readonly boxFormat: 'cxcywh-normalized';
@@ -83,13 +93,21 @@ export interface QueryGroupDetector extends TrainableModel {
   encode(images: tf.Tensor4D, masks: tf.Tensor3D): Encoded;
   /**
    * Decodes the detection queries and every group in ONE batched decoder pass; groups are
-   * isolated from each other and from the detection queries: self-attention runs within each
-   * block of queries (`AttentionOptions.blocks`; same outputs as a block-diagonal mask, at a
-   * sum-of-squares cost); cross-attention to the memory is per query and unaffected.
+   * isolated from each other and from the detection queries (and from any extra queries of the
+   * detector's own, such as DINO's denoising groups, whose attention the detector declares as an
+   * `AttentionLayout`): self-attention runs within each group's block of queries (same outputs
+   * as a block-diagonal mask, at a sum-of-squares cost); cross-attention to the memory is per
+   * query and unaffected. Shared (`[M,4]`) and per-image (`[B,M,4]`) groups may be mixed.
    */
   decode(encoded: Encoded, groups: readonly QueryGroup[], options?: DecodeOptions): DecodeResult;
-  /** The detector's own learned anchors (DAB-DETR `refpoint_embed.weight`), `[Q,4]` pre-sigmoid. Live variable: do not dispose. */
-  detectionQueries(): QueryGroup;
+  /**
+   * The detector's own detection queries, pre-sigmoid anchors (and content when it has one).
+   * Static queries (DAB-DETR / Deformable DETR `refpoint_embed.weight`, `[Q,4]`) ignore
+   * `encoded` and are live variables: do not dispose them. Queries selected per image (DINO:
+   * the top-Q encoder proposals, `[B,Q,4]`, detached, with its learned content `[Q,d]`) need
+   * `encoded` (the detector's own `encode` output) and are new tensors: run it in a tf.tidy.
+   */
+  detectionQueries(encoded?: Encoded): QueryGroup;
   forwardTrain(batch: Batch, options?: ForwardTrainOptions): ForwardResult & { outputs: QueryGroupTrainOutputs };
 }
 
@@ -104,6 +122,7 @@ export function isQueryGroupDetector(x: unknown): x is QueryGroupDetector {
     typeof d.forwardTrain === 'function' &&
     typeof d.predict === 'function' &&
     typeof d.numClasses === 'number' &&
+    typeof d.numQueries === 'number' &&
     typeof d.hiddenDim === 'number' &&
     typeof d.numDecoderLayers === 'number' &&
     d.boxFormat === 'cxcywh-normalized'

@@ -40,9 +40,10 @@ export class DabDetr extends DetrBase implements QueryGroupDetector {
 
   decode(encoded: Encoded, groups: readonly QueryGroup[], options: DecodeOptions = {}): DecodeResult {
     return decodeQueryBlocks(this, 'dab-detr', encoded.memory.shape[0], groups, options, (queries) => {
-      // Batch 1: the queries are the same for every image, so the decoder runs the part
+      // Batch 1 when the queries are the same for every image: the decoder runs the part
       // before the first cross-attention once (it broadcasts to the memory's batch after).
-      const shared = (t: tf.Tensor) => tf.expandDims(t, 0) as tf.Tensor3D;
+      // Per-image groups ([B,M,4]) come batched already.
+      const shared = (t: tf.Tensor) => (t.rank === 2 ? tf.expandDims(t, 0) : t) as tf.Tensor3D;
       // Groups isolated by per-block self-attention (same result as a block-diagonal mask, cheaper).
       const { hs, references } = this.decoder.forward(shared(queries.content), shared(queries.anchors), encoded.memory, encoded.pos, this.bboxEmbed, {
         memoryKeyPaddingMask: encoded.mask,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Dropout, LayerNorm, Linear, MLP, Module, getActivation, stopGradient } from '@detkit/core';
 import { inverseSigmoid } from '../box/boxOps.js';
+import type { AttentionLayout } from '../contract/attention-layout.js';
 import { MultiheadAttention } from '../transformer/attention.js';
 import { subSeed } from '../transformer/encoder.js';
 import { sineEmbedForPosition } from '../transformer/position-encoding.js';
@@ -16,6 +17,8 @@ export interface DecoderMemory {
   keepMask: tf.Tensor2D;
   /** Isolated query blocks for self-attention (detection queries, then each group). */
   blocks?: readonly number[];
+  /** Or a declared self-attention layout (DINO: denoising groups, detection queries, isolated groups); see AttentionOptions.layout. */
+  layout?: AttentionLayout;
 }
 
 /**
@@ -49,7 +52,7 @@ export class DeformableDecoderLayer extends Module {
     return tf.tidy(() => {
       const d = this.drop;
       const q = tf.add(tgt, queryPos);
-      const sa = this.selfAttn.forward(q, q, tgt, { blocks: m.blocks, dropout: (t) => d[0]!.forward(t) });
+      const sa = this.selfAttn.forward(q, q, tgt, { blocks: m.blocks, layout: m.layout, dropout: (t) => d[0]!.forward(t) });
       let x = this.norms.norm2.forward(tf.add(tgt, d[1]!.forward(sa)));
       const ca = this.crossAttn.forward(tf.add(x, queryPos) as tf.Tensor3D, reference, m.memory, m.shapes, m.keepMask);
       x = this.norms.norm1.forward(tf.add(x, d[2]!.forward(ca)));

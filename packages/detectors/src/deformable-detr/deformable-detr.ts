@@ -110,7 +110,7 @@ export class DeformableDetr extends SetPredictionDetector implements QueryGroupD
     if (!enc.shapes || !enc.validRatios) throw new DetkitError('INVALID_ARGUMENT', 'deformable-detr decode: needs the Encoded of its own encode() (level shapes and valid ratios)');
     const B = enc.memory.shape[0];
     return decodeQueryBlocks(this, 'deformable-detr', B, groups, options, (queries) => {
-      const batched = (t: tf.Tensor) => tf.tile(tf.expandDims(t, 0), [B, 1, 1]) as tf.Tensor3D;
+      const batched = (t: tf.Tensor) => (t.rank === 2 ? tf.tile(tf.expandDims(t, 0), [B, 1, 1]) : t) as tf.Tensor3D;
       const { hs, boxes } = this.transformer.decoder.forward(
         batched(queries.content), batched(queries.anchors),
         { memory: enc.memory, shapes: enc.shapes, validRatios: enc.validRatios, keepMask: enc.mask, blocks: queries.blocks },

@@ -13,13 +13,13 @@ export interface ResolvedDeformableOptions {
 }
 
 /**
- * Checks a deformable-detr configuration before any weight is built; a bad value fails with
+ * Checks a deformable-detr configuration (or, under `name`, the deformable part of another detector's, e.g. dino) before any weight is built; a bad value fails with
  * CONFIG_INVALID naming its key (the CLI exits 3), e.g. more levels than the backbone's plus
  * one extra, zero sampling points, or a head count that does not divide the width.
  */
-export function checkDeformableOptions(opts: DeformableDetrOptions): ResolvedDeformableOptions {
+export function checkDeformableOptions(opts: DeformableDetrOptions, name = 'deformable-detr'): ResolvedDeformableOptions {
   const fail = (key: string, what: string): never => {
-    throw new DetkitError('CONFIG_INVALID', `deformable-detr: '${key}' ${what}`, { key });
+    throw new DetkitError('CONFIG_INVALID', `${name}: '${key}' ${what}`, { key });
   };
   const posInt = (v: number) => Number.isInteger(v) && v >= 1;
   const r: ResolvedDeformableOptions = {

@@ -4,6 +4,7 @@ import { SmallCnn, type SmallCnnOptions } from '../backbone/small-cnn.js';
 import type { Backbone } from '../backbone/types.js';
 import { DabDetr } from '../dab-detr/dab-detr.js';
 import { DeformableDetr, type DeformableDetrOptions } from '../deformable-detr/deformable-detr.js';
+import { Dino, type DinoOptions } from '../dino/dino.js';
 import type { DetrCommonOptions } from './detr-base.js';
 import { Detr } from './detr.js';
 
@@ -49,6 +50,11 @@ const DEFORMABLE_SPEC: Record<keyof DeformableDetrOptions, Kind> = {
   ...DETR_SPEC, numFeatureLevels: 'number', numPoints: 'number', groupNormGroups: 'number', twoStage: 'boolean',
 };
 
+const DINO_SPEC: Record<Exclude<keyof DinoOptions, 'denoisingRandom'>, Kind> = {
+  ...DETR_SPEC, numFeatureLevels: 'number', numPoints: 'number', groupNormGroups: 'number',
+  denoising: 'boolean', dnNumber: 'number', dnLabelNoise: 'number', dnBoxNoise: 'number', lookForwardTwice: 'boolean',
+};
+
 async function detrOptions<T extends DetrCommonOptions = DetrCommonOptions>(name: string, params: Record<string, unknown>, ctx: BuildContext, spec: Record<string, Kind> = DETR_SPEC): Promise<T> {
   const raw = readParams<Omit<T, 'backbone'> & { backbone?: TypedConfig }>(`detector ${name}`, params, spec);
   if (raw.numClasses === undefined) throw new DetkitError('CONFIG_INVALID', `detector ${name}: 'numClasses' is required`, { key: 'numClasses' });
@@ -60,7 +66,7 @@ async function detrOptions<T extends DetrCommonOptions = DetrCommonOptions>(name
   return { ...raw, backbone, seed } as unknown as T;
 }
 
-/** Registers 'detr', 'dab-detr', 'deformable-detr' (kind 'detector') and 'resnet', 'small-cnn' (kind 'backbone'). */
+/** Registers 'detr', 'dab-detr', 'deformable-detr', 'dino' (kind 'detector') and 'resnet', 'small-cnn' (kind 'backbone'). */
 export function registerDetectors(ctx: PluginContext): void {
   ctx.register<Backbone>('backbone', 'resnet', (p) => new ResNet(readParams<ResNetOptions>('backbone resnet', p, RESNET_SPEC)), {
     description: 'ResNet-18/34/50/101 with configurable width and blocks per stage (NHWC)',
@@ -76,5 +82,8 @@ export function registerDetectors(ctx: PluginContext): void {
   });
   ctx.register('detector', 'deformable-detr', async (p, b) => new DeformableDetr(await detrOptions<DeformableDetrOptions>('deformable-detr', p, b, DEFORMABLE_SPEC)), {
     description: 'Deformable DETR (multi-scale deformable attention, anchor-box queries, box refinement); implements the query-group contract',
+  });
+  ctx.register('detector', 'dino', async (p, b) => new Dino(await detrOptions<DinoOptions>('dino', p, b, DINO_SPEC)), {
+    description: 'DINO (contrastive denoising, mixed query selection, look-forward-twice) on Deformable DETR; implements the query-group contract',
   });
 }

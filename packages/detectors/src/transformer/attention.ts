@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, Linear, Module, linear, xavierUniform } from '@detkit/core';
 import { MASKED } from '../contract/group-mask.js';
+import { dropEmptyBlocks, isBlockDiagonal, isolatedBlocks, layoutMaskValues, type AttentionLayout } from '../contract/attention-layout.js';
 
 export interface AttentionMasks {
   /** `[B,Lk]`: 1 where a key may be attended (real pixel), 0 for padding. */
@@ -16,6 +17,14 @@ export interface AttentionOptions extends AttentionMasks {
    * zero weight) at sum-of-squares instead of square cost. Not combined with the masks.
    */
   blocks?: readonly number[];
+  /**
+   * Self-attention over contiguous query blocks with a declared visibility (contract/attention-layout.ts),
+   * e.g. DINO's denoising groups beside its detection queries and isolated plugin groups. Blocks
+   * that see only themselves and are seen by no other block attend on their own (as `blocks`);
+   * the others attend together under a dense mask over just those blocks. A block-diagonal
+   * layout is exactly `blocks`. Not combined with `blocks` or the masks.
+   */
+  layout?: AttentionLayout;
   /** Applied to the attention weights (PyTorch's MultiheadAttention dropout). */
   dropout?: (t: tf.Tensor) => tf.Tensor;
 }
@@ -38,6 +47,14 @@ export function multiHeadAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, num
   const dv = v.shape[2]!;
   if (dqk % numHeads !== 0 || dv % numHeads !== 0 || k.shape[2] !== dqk || v.shape[1] !== lk || k.shape[0] !== b || v.shape[0] !== b) {
     throw new DetkitError('INVALID_ARGUMENT', `multiHeadAttention: incompatible shapes q [${q.shape}] k [${k.shape}] v [${v.shape}] for ${numHeads} heads`);
+  }
+  if (opts.layout) {
+    if (opts.blocks) throw new DetkitError('INVALID_ARGUMENT', 'multiHeadAttention: give either blocks or layout, not both');
+    const layout = dropEmptyBlocks(opts.layout);
+    if (layout.sizes.length > 1) {
+      if (isBlockDiagonal(layout)) return blockAttention(q, k, v, numHeads, [...layout.sizes], opts);
+      return layoutAttention(q, k, v, numHeads, layout, opts);
+    }
   }
   const blocks = opts.blocks?.filter((s) => s > 0);
   if (blocks && blocks.length > 1) return blockAttention(q, k, v, numHeads, blocks, opts);
@@ -91,6 +108,55 @@ function blockAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, numHeads: numb
       return tf.matMul(weights, vs[i]!);
     });
     return mergeHeads(tf.concat(outs, 1), b, numHeads);
+  });
+}
+
+/**
+ * multiHeadAttention with a non-block-diagonal `layout`: isolated blocks attend on their own,
+ * the other blocks together under the layout's mask restricted to them (masked scores get
+ * exactly zero weight, so every output equals the dense masked attention's).
+ */
+function layoutAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, numHeads: number, layout: AttentionLayout, opts: AttentionOptions): tf.Tensor3D {
+  const [b, lq, dqk] = q.shape as [number, number, number];
+  const sizes = layout.sizes;
+  const total = sizes.reduce((a, s) => a + s, 0);
+  if (total !== lq || k.shape[1] !== lq || opts.attnMask || opts.keyPaddingMask) {
+    throw new DetkitError('INVALID_ARGUMENT', `multiHeadAttention: layout blocks [${sizes}] need Lq = Lk = ${total} (got ${lq}, ${k.shape[1]}) and no attnMask / keyPaddingMask`);
+  }
+  const alone = isolatedBlocks(layout);
+  const joint = sizes.map((_, i) => i).filter((i) => !alone[i]);
+  // The joint blocks' own layout (indices renumbered within them) and its dense mask.
+  const jointIndex = new Map(joint.map((j, i) => [j, i]));
+  const jointLayout: AttentionLayout = { sizes: joint.map((i) => sizes[i]!), visible: joint.map((i) => layout.visible![i]!.map((j) => jointIndex.get(j)!)) };
+  const nj = jointLayout.sizes.reduce((a, s) => a + s, 0);
+  // Split into segments: each isolated block, and each run of consecutive joint blocks as one
+  // piece (DINO's denoising groups and matching queries are one run: no split and re-concat).
+  const segments: Array<{ size: number; joint: boolean }> = [];
+  sizes.forEach((size, i) => {
+    const last = segments[segments.length - 1];
+    if (!alone[i] && last?.joint) last.size += size;
+    else segments.push({ size, joint: !alone[i] });
+  });
+  const segSizes = segments.map((g) => g.size);
+  return tf.tidy(() => {
+    const scale = 1 / Math.sqrt(dqk / numHeads);
+    const split = (x: tf.Tensor) => (segments.length === 1 ? [x] : tf.split(x, segSizes, 1));
+    const qs = split(splitHeads(tf.mul(q, scale), numHeads));
+    const ks = split(splitHeads(k, numHeads));
+    const vs = split(splitHeads(v, numHeads));
+    const attend = (qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, mask?: tf.Tensor) => {
+      let scores = tf.matMul(qi as tf.Tensor3D, ki as tf.Tensor3D, false, true) as tf.Tensor;
+      if (mask) scores = tf.add(scores, mask);
+      let weights = tf.softmax(scores, -1);
+      if (opts.dropout) weights = opts.dropout(weights);
+      return tf.matMul(weights as tf.Tensor3D, vi as tf.Tensor3D);
+    };
+    const runs = segments.map((g, i) => (g.joint ? i : -1)).filter((i) => i >= 0);
+    const gather = (ts: tf.Tensor[]) => (runs.length === 1 ? ts[runs[0]!]! : tf.concat(runs.map((i) => ts[i]!), 1));
+    const jointOut = attend(gather(qs), gather(ks), gather(vs), tf.tensor2d(layoutMaskValues(jointLayout), [nj, nj]));
+    const runParts = runs.length === 1 ? [jointOut] : tf.split(jointOut, runs.map((i) => segSizes[i]!), 1);
+    const outs = segments.map((g, i) => (g.joint ? runParts[runs.indexOf(i)]! : attend(qs[i]!, ks[i]!, vs[i]!)));
+    return mergeHeads(outs.length === 1 ? outs[0]! : tf.concat(outs, 1), b, numHeads);
   });
 }
 

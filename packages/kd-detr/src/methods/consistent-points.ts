@@ -6,11 +6,12 @@ import { kdGroupsLosses, kdGroupTermNames, type PointOutputs, type ResolvedKdLos
 import type { KdGlobalSums } from '../loss/segment-loss.js';
 import type { QuerySampler } from '../samplers/sampler.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
-import { sampleAnchors, teacherAtAnchors } from './teacher-points.js';
+import { teacherPoints } from './teacher-points.js';
+import type { PointAnchors } from '../samplers/sampler.js';
 
 /** Per iteration: the shared anchors of every group and the teacher's final-layer outputs there. */
 export interface PreparedPoints extends Prepared {
-  groups: Array<{ name: string; anchors: tf.Tensor2D; teacher: PointOutputs; global?: KdGlobalSums }>;
+  groups: Array<{ name: string; anchors: PointAnchors; teacher: PointOutputs; global?: KdGlobalSums }>;
 }
 
 /**
@@ -38,18 +39,10 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
   }
 
   async prepare({ teacher, batch, iter, replica }: PrepareContext): Promise<PreparedPoints> {
-    const teacherAnchors = teacher.detectionQueries().anchors;
-    const anchors = sampleAnchors(this.samplers, iter, teacherAnchors);
+    // The teacher's graph is built here, outside any tape, and freed by a tidy: only the
+    // anchors and the final-layer outputs survive.
+    const { anchors, outputs: teacherOut } = teacherPoints(teacher, batch, this.samplers, iter);
     const dispose = () => tf.dispose(anchors);
-    // The teacher's graph is built here, outside any tape, and freed by the tidy: only the
-    // final-layer outputs survive.
-    let teacherOut: PointOutputs[];
-    try {
-      teacherOut = teacherAtAnchors(teacher, batch, anchors);
-    } catch (e) {
-      dispose(); // the sampled anchors; the tidy freed the teacher's intermediates
-      throw e;
-    }
     const groups = this.samplers.map((s, i) => ({ name: s.name, anchors: anchors[i]!, teacher: teacherOut[i]!, global: undefined as KdGlobalSums | undefined }));
     const prepared = {
       groups,

@@ -6,7 +6,7 @@ import type { PointOutputs, ResolvedKdLossOptions } from '../loss/kd-loss.js';
 import { kdSegmentLosses } from '../loss/segment-loss.js';
 import type { QuerySampler } from '../samplers/sampler.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
-import { sampleAnchors, teacherAtAnchors } from './teacher-points.js';
+import { teacherPoints } from './teacher-points.js';
 
 /** Per iteration and group: the shared boxes (host, for the student's RoIs) and the teacher's outputs there. */
 export interface PreparedBoxes extends Prepared {
@@ -43,9 +43,17 @@ export class HeteroRoiDistillation implements DistillMethod<PreparedBoxes, RoiDi
     if (replica && replica.worldSize > 1) {
       throw new DetkitError('NOT_IMPLEMENTED', 'kd-detr-hetero: data-parallel training (train.workers > 1) is not supported yet: run with one worker', { key: 'train.workers' });
     }
-    const anchors = sampleAnchors(this.samplers, iter, teacher.detectionQueries().anchors);
+    const { anchors, outputs: teacherOut } = teacherPoints(teacher, batch, this.samplers, iter);
     try {
-      const teacherOut = teacherAtAnchors(teacher, batch, anchors);
+      const perImage = anchors.findIndex((a) => a.rank === 3);
+      if (perImage >= 0) {
+        tf.dispose(teacherOut.flatMap((o) => [o.logits, o.boxes]));
+        throw new DetkitError(
+          'NOT_IMPLEMENTED',
+          `kd-detr-hetero: sampler '${this.samplers[perImage]!.name}' gives per-image anchors (the teacher's queries are selected per image, as DINO's); the student's RoIs are shared by the batch: use the general sampler only`,
+          { key: 'distill.samplers' },
+        );
+      }
       // The student needs the boxes on the host (its RoIAlign weights are built there).
       const boxes = await Promise.all(anchors.map(async (a) => {
         const s = tf.sigmoid(a);

@@ -105,7 +105,7 @@ export class HungarianLogitsDistillation implements DistillMethod<PreparedDetect
     if (replica && replica.worldSize > 1) {
       try {
         if (!student) throw new DetkitError('INVALID_ARGUMENT', 'hungarian-logits: data-parallel training needs the student in prepare() (its query count)');
-        prepared.global = kdGlobalSums([this.localSums(prepared, student.detectionQueries().anchors.shape[0])], replica)![0];
+        prepared.global = kdGlobalSums([this.localSums(prepared, student.numQueries)], replica)![0];
       } catch (e) {
         prepared.dispose();
         throw e;

@@ -3,31 +3,42 @@ import type { Batch } from '@detkit/core';
 import type { QueryGroup, QueryGroupDetector } from '@detkit/detectors';
 import { DetkitError } from '@detkit/core';
 import type { PointOutputs } from '../loss/kd-loss.js';
-import type { QuerySampler } from '../samplers/sampler.js';
+import type { PointAnchors, QuerySampler } from '../samplers/sampler.js';
 
-/** Every sampler's anchors of this iteration (`[M,4]` pre-sigmoid, M > 0; the caller owns them). */
-export function sampleAnchors(samplers: readonly QuerySampler[], iter: number, teacherAnchors: tf.Tensor2D): tf.Tensor2D[] {
+/**
+ * Every sampler's anchors of this iteration (pre-sigmoid, `[M,4]` shared by the batch or
+ * `[B,M,4]` per image, M > 0; the caller owns them). `batchSize` checks per-image anchors.
+ */
+export function sampleAnchors(samplers: readonly QuerySampler[], iter: number, teacherAnchors: PointAnchors, batchSize?: number): PointAnchors[] {
   const anchors = samplers.map((s) => s.sample({ iter, teacherAnchors }));
   anchors.forEach((a, i) => {
-    if (a.rank !== 2 || a.shape[1] !== 4 || a.shape[0] === 0) {
+    const ok = a.shape[a.rank - 1] === 4 && a.shape[a.rank - 2]! > 0 && (a.rank === 2 || (a.rank === 3 && (batchSize === undefined || a.shape[0] === batchSize)));
+    if (!ok) {
       tf.dispose(anchors);
-      throw new DetkitError('INVALID_ARGUMENT', `kd-detr: sampler '${samplers[i]!.name}' produced anchors of shape [${a.shape}] at iteration ${iter}; its loss terms cannot be computed (need [M,4] with M > 0)`);
+      throw new DetkitError(
+        'INVALID_ARGUMENT',
+        `kd-detr: sampler '${samplers[i]!.name}' produced anchors of shape [${a.shape}] at iteration ${iter}; its loss terms cannot be computed (need [M,4] or [${batchSize ?? 'B'},M,4] with M > 0)`,
+      );
     }
   });
   return anchors;
 }
 
 /**
- * The frozen teacher's final-layer outputs at every group of anchors: one encode, one
- * batched decode of all groups, outside any tape. Only the outputs survive the tidy.
+ * The frozen teacher's distillation points of this iteration, outside any tape: one encode, the
+ * teacher's own detection anchors (`detectionQueries(encoded)`: learned, or selected per image
+ * as DINO's), every sampler's anchors, and one batched decode of all groups (final layer only).
+ * Only the anchors (the caller owns them) and the final-layer outputs survive the tidy.
  */
-export function teacherAtAnchors(teacher: QueryGroupDetector, batch: Batch, anchors: readonly tf.Tensor2D[]): PointOutputs[] {
+export function teacherPoints(teacher: QueryGroupDetector, batch: Batch, samplers: readonly QuerySampler[], iter: number): { anchors: PointAnchors[]; outputs: PointOutputs[] } {
   return tf.tidy(() => {
     const encoded = teacher.encode(batch.images, batch.masks);
+    const anchors = sampleAnchors(samplers, iter, teacher.detectionQueries(encoded).anchors, batch.images.shape[0]);
     const { groups } = teacher.decode(encoded, anchors.map((a): QueryGroup => ({ anchors: a })), { detection: false, finalLayerOnly: true });
-    return groups.map((g) => {
+    const outputs = groups.map((g) => {
       const last = g.logits.length - 1;
       return { logits: g.logits[last]!, boxes: g.boxes[last]! };
     });
-  });
+    return { anchors, outputs } as unknown as tf.TensorContainer;
+  }) as unknown as { anchors: PointAnchors[]; outputs: PointOutputs[] };
 }

@@ -1,20 +1,26 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
+/** Pre-sigmoid cxcywh anchors: `[M,4]` shared by the batch, or `[B,M,4]` per image. */
+export type PointAnchors = tf.Tensor2D | tf.Tensor3D;
+
 /**
- * A distillation-point sampler produces anchor boxes (pre-sigmoid cxcywh, `[M,4]`) that both
+ * A distillation-point sampler produces anchor boxes (pre-sigmoid cxcywh, `[M,4]`, or `[B,M,4]` per image) that both
  * teacher and student decode in the same iteration, so output i of the student can imitate
  * output i of the teacher (KD-DETR's "consistent distillation points").
  */
 export interface SamplerContext {
   /** Iteration index: general points are a pure function of (seed, iteration). */
   iter: number;
-  /** The teacher's own learned anchors, pre-sigmoid `[Q,4]` (for the specific sampler). */
-  teacherAnchors: tf.Tensor2D;
+  /**
+   * The teacher's own detection anchors, pre-sigmoid (for the specific sampler): `[Q,4]` learned
+   * (DAB-DETR, Deformable DETR) or `[B,Q,4]` selected per image from its encoder (DINO).
+   */
+  teacherAnchors: PointAnchors;
 }
 
 export interface QuerySampler {
   /** Short name used in loss-term names, e.g. `general` -> `loss_kd_general_cls`. */
   readonly name: string;
   /** Returns a new tensor the caller owns (dispose it). */
-  sample(ctx: SamplerContext): tf.Tensor2D;
+  sample(ctx: SamplerContext): PointAnchors;
 }

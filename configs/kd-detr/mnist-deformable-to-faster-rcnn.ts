@@ -2,7 +2,7 @@
 // configs/faster-rcnn/mnist.ts distilled from the shipped Deformable DETR teacher
 // (configs/deformable-detr/mnist-teacher.ts, AP 0.876; the DAB-DETR teacher's 0.734 is barely
 // above what this student reaches alone in 1000 iterations). Same points and loss as
-// mnist-dab-to-faster-rcnn.ts: 100 general boxes + the teacher's 50 anchors, decoded by the
+// mnist-dab-to-faster-rcnn.ts: the student's best 100 RPN proposals per image, decoded by the
 // teacher as queries and pooled by the student as extra RoIs.
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-deformable-to-faster-rcnn.ts
 import { defineConfig } from '@detkit/core/config';

@@ -11,6 +11,7 @@ import { NoDistillation } from './methods/none.js';
 import { GeneralSampler } from './samplers/general.js';
 import type { QuerySampler } from './samplers/sampler.js';
 import { SpecificSampler } from './samplers/specific.js';
+import { ProposalSampler } from './samplers/proposals.js';
 import { loadTeacher, readTeacherSpec } from './teacher/load-teacher.js';
 import { Params } from './util/params.js';
 
@@ -85,6 +86,15 @@ export function registerKdDetr(ctx: PluginContext): void {
   ctx.register<QuerySampler>('sampler', 'specific', (params) => new SpecificSampler({ name: new Params('sampler specific', params, ['name']).string('name') }), {
     description: "KD-DETR specific points: the teacher's own learned anchors, detached",
   });
+  ctx.register<QuerySampler>(
+    'sampler',
+    'proposals',
+    (params) => {
+      const p = new Params('sampler proposals', params, ['count', 'name']);
+      return new ProposalSampler({ count: p.number('count', 100), name: p.string('name') });
+    },
+    { description: "heterogeneous KD-DETR points: the CNN student's own proposals of the iteration (top `count` per image, detached)" },
+  );
   ctx.register<DistillMethod>(
     METHOD_KIND,
     'kd-detr',

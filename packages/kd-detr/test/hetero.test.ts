@@ -5,7 +5,7 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { isDetkitError, type Hook } from '@detkit/core';
-import type { QueryGroupDetector, RoiPredictions } from '@detkit/detectors';
+import type { FasterRcnn, QueryGroupDetector, RoiPredictions } from '@detkit/detectors';
 import { KdDetrHook, kdSegmentLosses, resolveKdLossOptions, studentAtTeacherClass, type KdLossOptions } from '../src/kd-detr.js';
 import { changedSince, recordIterations, snapshot, testRegistry, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
 
@@ -112,12 +112,12 @@ function tinyFasterRcnn(over: Record<string, unknown> = {}) {
   };
 }
 
-async function run(studentCfg: Record<string, unknown>, teacherCfg: Record<string, unknown>, method: string, iters = 2) {
+async function run(studentCfg: Record<string, unknown>, teacherCfg: Record<string, unknown>, method: string, iters = 2, samplerList?: object[]) {
   const { registry, logger } = await testRegistry();
   const dir = tmp();
   const teacher = await writeTeacher(registry, dir, teacherCfg);
   const student = await registry.build<QueryGroupDetector>('detector', studentCfg);
-  const samplers = method.startsWith('kd-detr') ? { samplers: [{ type: 'general', count: 7 }, { type: 'specific' }] } : {};
+  const samplers = method.startsWith('kd-detr') ? { samplers: samplerList ?? [{ type: 'general', count: 7 }, { type: 'specific' }] } : {};
   const hook = await registry.build<KdDetrHook>('hook', { type: 'kd-detr', method, teacher, ...samplers });
   const runner = tinyRunner(registry, student, [hook as Hook], iters, dir);
   return { registry, logger, student, hook, runner };
@@ -160,6 +160,78 @@ test.serial('20 heterogeneous iterations: kd terms per group, finite, the studen
   t.true(iters.every((l) => Object.values(l).every(Number.isFinite)));
   t.is(tensors[19], tensors[2], `tensor counts ${tensors.join(',')}`);
   t.true(logger.lines.some((l) => /method 'kd-detr-hetero', 6 loss terms/.test(l)), logger.lines.join('\n'));
+  hook.dispose();
+  runner.dispose();
+  student.dispose();
+});
+
+test.serial("proposal points: the teacher decodes exactly the student's proposals of the iteration, per image, and the student pools them; no tensor growth", async (t) => {
+  const { student, hook, runner } = await run(tinyFasterRcnn(), tinyModel({ seed: 11, hiddenDim: 24, numQueries: 5 }), 'kd-detr-hetero', 12, [{ type: 'proposals', count: 6 }, { type: 'general', count: 7 }]);
+  const frcnn = student as unknown as FasterRcnn;
+  const { iters, tensors } = recordIterations(runner);
+  const seen: { proposals?: Float32Array[]; teacherAnchors?: number[][][]; pooled?: Float32Array[] } = {};
+  const distillationProposals = frcnn.distillationProposals.bind(frcnn);
+  frcnn.distillationProposals = (outputs, count) => (seen.proposals = distillationProposals(outputs, count));
+  const predictAtBoxes = frcnn.predictAtBoxes.bind(frcnn);
+  frcnn.predictAtBoxes = (f, d) => {
+    if (d.perImage) seen.pooled = d.perImage.map((b) => Float32Array.from(b));
+    return predictAtBoxes(f, d);
+  };
+  const probe: Hook = {
+    name: 'probe',
+    priority: 99,
+    beforeRun: () => {
+      const teacher = hook.teacher as unknown as QueryGroupDetector;
+      const decode = teacher.decode.bind(teacher);
+      teacher.decode = (enc, groups, opts) => {
+        const a = groups[0]!.anchors;
+        if (a.rank === 3) seen.teacherAnchors = tf.tidy(() => tf.sigmoid(a).arraySync() as number[][][]);
+        return decode(enc, groups, opts);
+      };
+    },
+  };
+  (runner as unknown as { hooks: { hooks: Hook[] } }).hooks.hooks.push(probe);
+  await runner.train();
+  const m = Math.min(...seen.proposals!.map((p) => p.length / 4));
+  t.true(m > 0 && m <= 6);
+  t.is(seen.teacherAnchors!.length, 2, 'one set of points per image');
+  seen.proposals!.forEach((p, i) => {
+    t.is(seen.teacherAnchors![i]!.length, m);
+    t.is(seen.pooled![i]!.length, 4 * m);
+    for (let k = 0; k < 4 * m; k++) {
+      t.true(Math.abs(seen.teacherAnchors![i]![Math.floor(k / 4)]![k % 4]! - Math.min(Math.max(p[k]!, 1e-4), 1 - 1e-4)) < 1e-5, `image ${i} value ${k}`);
+      t.is(seen.pooled![i]![k], p[k], `pooled image ${i} value ${k}`);
+    }
+  });
+  const kd = Object.keys(iters[0]!).filter((k) => k.startsWith('kd-detr.')).sort();
+  t.deepEqual(kd, ['general', 'proposals'].flatMap((g) => ['cls', 'giou', 'l1'].map((x) => `kd-detr.kd_${g}_${x}`)).sort());
+  t.true(iters.every((l) => Object.values(l).every(Number.isFinite)));
+  t.true(iters.some((l) => l['kd-detr.kd_proposals_cls']! > 0));
+  t.is(tensors[11], tensors[2], `tensor counts ${tensors.join(',')}`);
+  hook.dispose();
+  runner.dispose();
+  student.dispose();
+});
+
+test.serial("a proposals sampler with a DETR student's method fails at build naming the sampler", async (t) => {
+  const { registry } = await testRegistry();
+  const e = await t.throwsAsync(registry.build('distill-method', { type: 'kd-detr', samplers: [{ type: 'proposals' }] }));
+  t.true(isDetkitError(e) && e.code === 'CONFIG_INVALID' && e.details?.key === 'distill.samplers', String(e));
+  t.regex(e!.message, /sampler 'proposals' \(type 'proposals'\) takes a CNN student's own proposals, which only method 'kd-detr-hetero' reads/);
+});
+
+test.serial("a DINO teacher's specific points (selected per image) reach a CNN student as per-image RoIs", async (t) => {
+  const dino = tinyModel({ type: 'dino', numFeatureLevels: 2, numPoints: 2, groupNormGroups: 4, dnNumber: 4, seed: 11, hiddenDim: 24, numQueries: 5 });
+  const { student, hook, runner } = await run(tinyFasterRcnn(), dino, 'kd-detr-hetero', 3);
+  const frcnn = student as unknown as FasterRcnn;
+  const pooled: number[] = [];
+  const predictAtBoxes = frcnn.predictAtBoxes.bind(frcnn);
+  frcnn.predictAtBoxes = (f, d) => (d.perImage && pooled.push(d.perImage.length), predictAtBoxes(f, d));
+  const { iters, tensors } = recordIterations(runner);
+  await runner.train();
+  t.deepEqual(pooled, [2, 2, 2], 'the specific group is per image (2 images) every iteration');
+  t.true(iters.every((l) => Number.isFinite(l['kd-detr.kd_specific_cls']) && Number.isFinite(l['kd-detr.kd_general_l1'])));
+  t.is(tensors[2], tensors[1]);
   hook.dispose();
   runner.dispose();
   student.dispose();

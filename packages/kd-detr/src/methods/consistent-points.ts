@@ -5,6 +5,7 @@ import { kdGlobalSums, kdLocalSums } from '../loss/global-sums.js';
 import { kdGroupsLosses, kdGroupTermNames, type PointOutputs, type ResolvedKdLossOptions } from '../loss/kd-loss.js';
 import type { KdGlobalSums } from '../loss/segment-loss.js';
 import type { QuerySampler } from '../samplers/sampler.js';
+import { isProposalSampler } from '../samplers/proposals.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
 import { teacherPoints } from './teacher-points.js';
 import type { PointAnchors } from '../samplers/sampler.js';
@@ -35,6 +36,7 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
         throw new DetkitError('CONFIG_INVALID', `distill.samplers: two samplers are named '${s.name}' (their loss terms would collide); give one a distinct \`name\``, { key: 'distill.samplers' });
       }
       seen.add(s.name);
+      if (isProposalSampler(s)) s.sample(); // throws: a DETR student has no proposals (names the sampler)
     }
   }
 

@@ -1,70 +1,85 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, type LossTerms } from '@detkit/core';
-import type { RoiDistillable, RoiTrainOutputs } from '@detkit/detectors';
+import type { DistillBoxes, Encoded, QueryGroupDetector, RoiDistillable, RoiTrainOutputs } from '@detkit/detectors';
 import { studentAtTeacherClass } from '../loss/hetero-points.js';
 import type { PointOutputs, ResolvedKdLossOptions } from '../loss/kd-loss.js';
 import { kdSegmentLosses } from '../loss/segment-loss.js';
-import type { QuerySampler } from '../samplers/sampler.js';
+import { isProposalSampler, type ProposalSampler } from '../samplers/proposals.js';
+import type { PointAnchors, QuerySampler } from '../samplers/sampler.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
-import { teacherPoints } from './teacher-points.js';
+import { teacherAtAnchors, teacherPoints } from './teacher-points.js';
 
-/** Per iteration and group: the shared boxes (host, for the student's RoIs) and the teacher's outputs there. */
+/**
+ * Per iteration: the teacher-side groups (boxes on the host for the student's RoIs, and the
+ * teacher's outputs there), and what the student-side (proposal) groups need in the loss step.
+ */
 export interface PreparedBoxes extends Prepared {
-  groups: Array<{ name: string; boxes: Float32Array; teacher: PointOutputs }>;
+  groups: Array<{ name: string; boxes: DistillBoxes; teacher: PointOutputs }>;
+  /** The teacher and its encoder output of this batch, kept only when proposal points are asked for. */
+  teacher?: QueryGroupDetector;
+  encoded?: Encoded;
+  /** Tensors made in the loss step that the gradient may still read: freed with the iteration. */
+  later: tf.Tensor[];
+}
+
+/** Pre-sigmoid anchors of normalised cxcywh boxes (clamped off 0 and 1, where the logit is infinite). */
+function inverseSigmoid(boxes: Float32Array): Float32Array {
+  return boxes.map((v) => {
+    const p = Math.min(Math.max(v, 1e-4), 1 - 1e-4);
+    return Math.log(p / (1 - p));
+  });
 }
 
 /**
  * Heterogeneous KD-DETR (kd-detr-method.md section 7): a DETR teacher distilled into a CNN
- * student. A distillation point is a box. The same samplers as `kd-detr` give anchors (random
- * general boxes, the teacher's own anchors); the teacher decodes each as a query (anchor = the
- * box, zero content), the student pools it as an extra RoI through its RoI head
- * (`RoiDistillable.predictAtBoxes`: no sampling, no assignment). Loss: the homogeneous one,
- * on the student's foreground logits and its box for the teacher's top class
- * (`studentAtTeacherClass`), with the same T, lambdas, foreground weights and normaliser.
- * The student's own RPN proposals are not used as points yet: they differ per image, and a
- * query group's anchors are shared by the batch.
+ * student. A distillation point is a box: the teacher decodes it as a query (anchor = the box,
+ * zero content), the student pools it as an extra RoI through its RoI head
+ * (`RoiDistillable.predictAtBoxes`: no sampling, no assignment). Points come from the samplers:
+ * `proposals` (the student's own proposals of the iteration, the paper's choice: decoded by the
+ * teacher in the loss step, from the encoder memory of `prepare`), and the homogeneous
+ * `general` (random boxes) and `specific` (the teacher's anchors, per image for DINO).
+ * Loss: the homogeneous one, on the student's foreground logits and its box for the teacher's
+ * top class (`studentAtTeacherClass`), with the same T, lambdas, foreground weights and normaliser.
  */
 export class HeteroRoiDistillation implements DistillMethod<PreparedBoxes, RoiDistillable, RoiTrainOutputs> {
   readonly name = 'kd-detr-hetero';
   readonly needsTeacher = true;
   readonly studentContract = 'roi' as const;
+  private readonly teacherSide: QuerySampler[];
+  private readonly studentSide: ProposalSampler[];
 
   constructor(
     readonly samplers: readonly QuerySampler[],
     readonly loss: ResolvedKdLossOptions,
   ) {
-    if (samplers.length === 0) throw new DetkitError('CONFIG_INVALID', 'distill.samplers: kd-detr-hetero needs at least one sampler (e.g. [{ type: "general" }, { type: "specific" }])', { key: 'distill.samplers' });
+    if (samplers.length === 0) throw new DetkitError('CONFIG_INVALID', 'distill.samplers: kd-detr-hetero needs at least one sampler (e.g. [{ type: "proposals" }])', { key: 'distill.samplers' });
     if (new Set(samplers.map((s) => s.name)).size !== samplers.length) {
       throw new DetkitError('CONFIG_INVALID', 'distill.samplers: two samplers share a name (their loss terms would collide); give one a distinct `name`', { key: 'distill.samplers' });
     }
+    this.teacherSide = samplers.filter((s) => !isProposalSampler(s));
+    this.studentSide = samplers.filter(isProposalSampler);
   }
 
-  async prepare({ teacher, batch, iter, replica }: PrepareContext<RoiDistillable>): Promise<PreparedBoxes> {
+  async prepare({ teacher, batch, iter, replica, student }: PrepareContext<RoiDistillable>): Promise<PreparedBoxes> {
     if (replica && replica.worldSize > 1) {
       throw new DetkitError('NOT_IMPLEMENTED', 'kd-detr-hetero: data-parallel training (train.workers > 1) is not supported yet: run with one worker', { key: 'train.workers' });
     }
-    const { anchors, outputs: teacherOut } = teacherPoints(teacher, batch, this.samplers, iter);
+    if (this.studentSide.length && student && typeof student.distillationProposals !== 'function') {
+      throw new DetkitError('MODEL_CONTRACT', `kd-detr-hetero: sampler '${this.studentSide[0]!.name}' (type 'proposals') needs the student's own proposals, but ${student.constructor.name} has no distillationProposals (RoI contract)`);
+    }
+    const keep = this.studentSide.length > 0;
+    const { anchors, outputs: teacherOut, encoded } = teacherPoints(teacher, batch, this.teacherSide, iter, keep);
     try {
-      const perImage = anchors.findIndex((a) => a.rank === 3);
-      if (perImage >= 0) {
-        tf.dispose(teacherOut.flatMap((o) => [o.logits, o.boxes]));
-        throw new DetkitError(
-          'NOT_IMPLEMENTED',
-          `kd-detr-hetero: sampler '${this.samplers[perImage]!.name}' gives per-image anchors (the teacher's queries are selected per image, as DINO's); the student's RoIs are shared by the batch: use the general sampler only`,
-          { key: 'distill.samplers' },
-        );
-      }
       // The student needs the boxes on the host (its RoIAlign weights are built there).
-      const boxes = await Promise.all(anchors.map(async (a) => {
-        const s = tf.sigmoid(a);
-        try {
-          return (await s.data()) as Float32Array;
-        } finally {
-          s.dispose();
-        }
-      }));
-      const groups = this.samplers.map((s, i) => ({ name: s.name, boxes: boxes[i]!, teacher: teacherOut[i]! }));
-      return { groups, dispose: () => groups.forEach((g) => tf.dispose([g.teacher.logits, g.teacher.boxes])) };
+      const boxes = await Promise.all(anchors.map((a) => hostBoxes(a)));
+      const groups = this.teacherSide.map((s, i) => ({ name: s.name, boxes: boxes[i]!, teacher: teacherOut[i]! }));
+      const later: tf.Tensor[] = [];
+      const dispose = () => {
+        groups.forEach((g) => tf.dispose([g.teacher.logits, g.teacher.boxes]));
+        if (encoded) tf.dispose(encoded as unknown as tf.TensorContainer);
+        tf.dispose(later.splice(0));
+      };
+      return { groups, ...(keep ? { teacher, encoded } : {}), later, dispose };
     } finally {
       tf.dispose(anchors);
     }
@@ -74,19 +89,54 @@ export class HeteroRoiDistillation implements DistillMethod<PreparedBoxes, RoiDi
     if (!outputs || outputs.roiFeatures === undefined) {
       throw new DetkitError('MODEL_CONTRACT', "kd-detr-hetero: the student's forwardTrain did not expose outputs.roiFeatures (RoI contract)");
     }
-    const segments = prepared.groups.map((g) => {
-      const pred = student.predictAtBoxes(outputs.roiFeatures, { boxes: g.boxes });
-      return { teacher: g.teacher, student: studentAtTeacherClass(g.teacher, pred) };
-    });
+    const segments = prepared.groups.map((g) => ({ name: g.name, teacher: g.teacher, boxes: g.boxes }));
+    for (const s of this.studentSide) {
+      const points = this.proposalPoints(student, outputs, prepared, s);
+      if (points) segments.push({ name: s.name, ...points });
+    }
     const terms: LossTerms = {};
-    kdSegmentLosses(segments, this.loss).forEach((loss, i) => {
-      for (const [t, v] of Object.entries(loss)) terms[`kd_${prepared.groups[i]!.name}_${t}`] = v!;
+    const computed = segments.map((g) => ({ teacher: g.teacher, student: studentAtTeacherClass(g.teacher, student.predictAtBoxes(outputs.roiFeatures, g.boxes)) }));
+    kdSegmentLosses(computed, this.loss).forEach((loss, i) => {
+      for (const [t, v] of Object.entries(loss)) terms[`kd_${segments[i]!.name}_${t}`] = v!;
     });
+    // A batch without a single proposal in some image (rare: the RPN keeps hundreds) gives that group no points this iteration.
+    for (const name of this.expectedTerms()) terms[name] ??= tf.scalar(0);
     return terms;
+  }
+
+  /**
+   * The student's proposals of this iteration as one per-image group (the same count for every
+   * image: the smallest), decoded by the teacher from its encoder output of `prepare`.
+   */
+  private proposalPoints(student: RoiDistillable, outputs: RoiTrainOutputs, prepared: PreparedBoxes, s: ProposalSampler): { teacher: PointOutputs; boxes: DistillBoxes } | undefined {
+    if (typeof student.distillationProposals !== 'function') {
+      throw new DetkitError('MODEL_CONTRACT', `kd-detr-hetero: sampler '${s.name}' (type 'proposals') needs the student's own proposals, but ${student.constructor.name} has no distillationProposals (RoI contract)`);
+    }
+    const perImage = student.distillationProposals(outputs, s.count);
+    const m = Math.min(...perImage.map((b) => b.length / 4));
+    if (!(m > 0)) return undefined;
+    const boxes = perImage.map((b) => b.subarray(0, 4 * m));
+    const anchors = tf.tensor3d(inverseSigmoid(Float32Array.from(boxes.flatMap((b) => Array.from(b)))), [boxes.length, m, 4]);
+    const [teacher] = teacherAtAnchors(prepared.teacher!, prepared.encoded!, [anchors]);
+    prepared.later.push(anchors, teacher!.logits, teacher!.boxes);
+    return { teacher: teacher!, boxes: { perImage: boxes } };
   }
 
   expectedTerms(): string[] {
     const active = (['cls', 'l1', 'giou'] as const).filter((t) => this.loss.weights[t] > 0);
     return this.samplers.flatMap((s) => active.map((t) => `kd_${s.name}_${t}`));
+  }
+}
+
+/** Normalised cxcywh boxes on the host: `[M,4]` anchors shared by the batch, or `[B,M,4]` one set per image. */
+async function hostBoxes(anchors: PointAnchors): Promise<DistillBoxes> {
+  const s = tf.sigmoid(anchors);
+  try {
+    const v = (await s.data()) as Float32Array;
+    if (anchors.rank === 2) return { boxes: v };
+    const [b, m] = anchors.shape;
+    return { perImage: Array.from({ length: b }, (_, i) => v.slice(4 * m! * i, 4 * m! * (i + 1))) };
+  } finally {
+    s.dispose();
   }
 }

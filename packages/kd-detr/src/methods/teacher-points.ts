@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '@detkit/core';
-import type { QueryGroup, QueryGroupDetector } from '@detkit/detectors';
+import type { Encoded, QueryGroup, QueryGroupDetector } from '@detkit/detectors';
 import { DetkitError } from '@detkit/core';
 import type { PointOutputs } from '../loss/kd-loss.js';
 import type { PointAnchors, QuerySampler } from '../samplers/sampler.js';
@@ -28,17 +28,28 @@ export function sampleAnchors(samplers: readonly QuerySampler[], iter: number, t
  * The frozen teacher's distillation points of this iteration, outside any tape: one encode, the
  * teacher's own detection anchors (`detectionQueries(encoded)`: learned, or selected per image
  * as DINO's), every sampler's anchors, and one batched decode of all groups (final layer only).
- * Only the anchors (the caller owns them) and the final-layer outputs survive the tidy.
+ * Only the anchors (the caller owns them), the final-layer outputs and, with `keepEncoded`, the
+ * teacher's encoder output (for points known only later: the caller disposes it) survive the tidy.
  */
-export function teacherPoints(teacher: QueryGroupDetector, batch: Batch, samplers: readonly QuerySampler[], iter: number): { anchors: PointAnchors[]; outputs: PointOutputs[] } {
+export function teacherPoints(
+  teacher: QueryGroupDetector, batch: Batch, samplers: readonly QuerySampler[], iter: number, keepEncoded = false,
+): { anchors: PointAnchors[]; outputs: PointOutputs[]; encoded?: Encoded } {
   return tf.tidy(() => {
     const encoded = teacher.encode(batch.images, batch.masks);
-    const anchors = sampleAnchors(samplers, iter, teacher.detectionQueries(encoded).anchors, batch.images.shape[0]);
+    const anchors = samplers.length ? sampleAnchors(samplers, iter, teacher.detectionQueries(encoded).anchors, batch.images.shape[0]) : [];
+    const outputs = teacherAtAnchors(teacher, encoded, anchors);
+    return { anchors, outputs, ...(keepEncoded ? { encoded } : {}) } as unknown as tf.TensorContainer;
+  }) as unknown as { anchors: PointAnchors[]; outputs: PointOutputs[]; encoded?: Encoded };
+}
+
+/** The teacher's final-layer outputs at each set of anchors, in one batched decode of `encoded` (no detection queries). */
+export function teacherAtAnchors(teacher: QueryGroupDetector, encoded: Encoded, anchors: readonly PointAnchors[]): PointOutputs[] {
+  if (anchors.length === 0) return [];
+  return tf.tidy(() => {
     const { groups } = teacher.decode(encoded, anchors.map((a): QueryGroup => ({ anchors: a })), { detection: false, finalLayerOnly: true });
-    const outputs = groups.map((g) => {
+    return groups.map((g) => {
       const last = g.logits.length - 1;
       return { logits: g.logits[last]!, boxes: g.boxes[last]! };
     });
-    return { anchors, outputs } as unknown as tf.TensorContainer;
-  }) as unknown as { anchors: PointAnchors[]; outputs: PointOutputs[] };
+  });
 }

@@ -44,11 +44,13 @@ export function msDeformAttnComposed(
       const yi = tf.add(y0, cy);
       const valid = tf.logicalAnd(inside, tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(xi, 0), tf.less(xi, wl)), tf.logicalAnd(tf.greaterEqual(yi, 0), tf.less(yi, hl))));
       const token = tf.add(tf.mul(tf.clipByValue(yi, 0, Infinity), wl), tf.clipByValue(xi, 0, Infinity));
-      // Invalid corners point at row 0 with weight 0 (clipped, so the index stays in range).
-      idx.push(tf.cast(tf.where(valid, tf.add(rowBase, token), tf.zerosLike(token)), 'int32'));
+      // Invalid corners point at row 0 with weight 0. A product with the mask, not tf.where:
+      // webgpu's Select has no rank-5 shader ("Where for rank 5 is not yet supported").
+      const mask = tf.cast(valid, 'float32');
+      idx.push(tf.cast(tf.mul(tf.add(rowBase, token), mask), 'int32'));
       const wx = cx === 1 ? fx : tf.sub(1, fx);
       const wy = cy === 1 ? fy : tf.sub(1, fy);
-      w.push(tf.mul(tf.mul(wx, wy), tf.cast(valid, 'float32')));
+      w.push(tf.mul(tf.mul(wx, wy), mask));
     }
     const n = B * Q * H;
     const k = L * 4 * P;

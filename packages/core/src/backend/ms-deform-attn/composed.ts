@@ -1,9 +1,10 @@
 /**
  * Multi-scale deformable attention from stock tfjs ops: one gather of every bilinear corner
- * of every sample, weighted and summed by a batched matmul. The test reference for the kernel
- * and the path on backends without it (webgpu). Integer corners, in-bounds masks and value-row
- * indices are computed from an untracked copy of the locations (off the tape); only the
- * fractional parts carry the location gradient, and the gather carries the value gradient.
+ * of every sample, weighted and summed by a batched matmul. The test reference for the kernels
+ * and the path on backends without them (tensorflow; webgpu without detkit's kernels installed).
+ * Integer corners, in-bounds masks and value-row indices are computed from an untracked copy of
+ * the locations (off the tape); only the fractional parts carry the location gradient, and the
+ * gather carries the value gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient } from '../../nn/stop-gradient.js';

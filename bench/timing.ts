@@ -29,6 +29,28 @@ export function timeTensor(fn: () => tf.Tensor | tf.Tensor[], reps = 10, warmup 
   }, reps, warmup);
 }
 
+/**
+ * timeTensor for backends without synchronous reads (webgpu in Node): awaits every output's
+ * data, so the time includes the device work and one readback per output.
+ */
+export async function timeTensorAsync(fn: () => tf.Tensor | tf.Tensor[], reps = 10, warmup = 2): Promise<Timing> {
+  const once = async () => {
+    const out = tf.tidy(fn);
+    const list = Array.isArray(out) ? out : [out];
+    await Promise.all(list.map((t) => t.data()));
+    tf.dispose(list);
+  };
+  for (let i = 0; i < warmup; i++) await once();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await once();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return { min: ts[0]!, med: ts[ts.length >> 1]! };
+}
+
 export const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(2));
 
 /** Prints an aligned table; the first row is the header. */

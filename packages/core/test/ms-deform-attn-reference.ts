@@ -3,7 +3,8 @@
  * sharing no code with the kernel: grid_sample (align_corners=False, zero padding) as a sum
  * over EVERY pixel of the level with the tent weight max(0, 1-|px-x|) * max(0, 1-|py-y|), so
  * out-of-map samples, partly outside samples and level boundaries need no special case.
- * Gradients are float64 central differences of the same function. Not a test file.
+ * Gradients are float64 central differences of the same function. Also the test cases shared by
+ * ms-deform-attn.test.ts (wasm, cpu) and webgpu-ms-deform-attn.test.ts. Not a test file.
  */
 
 export interface MsCase {
@@ -75,4 +76,54 @@ export function referenceGradients(c: MsCase, eps = 1e-6): { value: Float64Array
     return g;
   };
   return { value: grad('value'), locations: grad('locations'), weights: grad('weights') };
+}
+
+/** Deterministic values in [-1, 1) (mulberry32: the generator of backend-helpers' randomValues, without its backend imports). */
+function randomValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+/**
+ * Locations that exercise every branch: inside, the partly-outside band (pixel coordinate in
+ * (-1, 0) or (w-1, w): some corners are padding, or would be the neighbouring level's rows
+ * if indexing were wrong), and fully outside (pixel <= -1 or >= w: no contribution).
+ */
+export function makeCase(seed: number, shapes: Array<[number, number]>, dims = { B: 2, Q: 4, H: 2, D: 3, P: 3 }): MsCase {
+  const { B, Q, H, D, P } = dims;
+  const L = shapes.length;
+  const S = tokensOf({ shapes });
+  const u = randomValues(B * Q * H * L * P * 4 + 10, seed).map((v) => (v + 1) / 2); // [0,1)
+  const locations = new Float64Array(B * Q * H * L * P * 2);
+  let k = 0;
+  for (let i = 0; i < locations.length / 2; i++) {
+    const l = Math.floor(i / P) % L;
+    const [hl, wl] = shapes[l]!;
+    const coord = (size: number, kind: number): number => {
+      const r = u[k++]!;
+      const pixel = kind === 0 ? -0.5 + r * size // inside [-0.5, size-0.5)
+        : kind === 1 ? -1 + 0.98 * r + 0.01 // low band (-1, 0)
+        : kind === 2 ? size - 1 + 0.98 * r + 0.01 // high band (size-1, size): the level boundary
+        : r < 0.5 ? -1.5 - r : size + r; // fully outside
+      return (pixel + 0.5) / size;
+    };
+    const kind = i % 5 === 4 ? 3 : i % 5 === 3 ? 2 : i % 5 === 2 ? 1 : 0;
+    locations[2 * i] = coord(wl, kind);
+    locations[2 * i + 1] = coord(hl, i % 7 === 6 ? 2 : kind === 3 ? 0 : kind);
+  }
+  return {
+    B, Q, H, D, P, shapes,
+    value: Float64Array.from(randomValues(B * S * H * D, seed + 1)),
+    locations,
+    weights: Float64Array.from(randomValues(B * Q * H * L * P, seed + 2), (v) => (v + 1) / 2),
+    dOut: Float64Array.from(randomValues(B * Q * H * D, seed + 3)),
+  };
 }

@@ -1,9 +1,10 @@
 /**
  * Multi-scale deformable attention from stock tfjs ops: one gather of every bilinear corner
- * of every sample, weighted and summed by a batched matmul. The test reference for the kernel
- * and the path on backends without it (webgpu). Integer corners, in-bounds masks and value-row
- * indices are computed from an untracked copy of the locations (off the tape); only the
- * fractional parts carry the location gradient, and the gather carries the value gradient.
+ * of every sample, weighted and summed by a batched matmul. The test reference for the kernels
+ * and the path on backends without them (tensorflow; webgpu without detkit's kernels installed).
+ * Integer corners, in-bounds masks and value-row indices are computed from an untracked copy of
+ * the locations (off the tape); only the fractional parts carry the location gradient, and the
+ * gather carries the value gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient } from '../../nn/stop-gradient.js';
@@ -44,11 +45,13 @@ export function msDeformAttnComposed(
       const yi = tf.add(y0, cy);
       const valid = tf.logicalAnd(inside, tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(xi, 0), tf.less(xi, wl)), tf.logicalAnd(tf.greaterEqual(yi, 0), tf.less(yi, hl))));
       const token = tf.add(tf.mul(tf.clipByValue(yi, 0, Infinity), wl), tf.clipByValue(xi, 0, Infinity));
-      // Invalid corners point at row 0 with weight 0 (clipped, so the index stays in range).
-      idx.push(tf.cast(tf.where(valid, tf.add(rowBase, token), tf.zerosLike(token)), 'int32'));
+      // Invalid corners point at row 0 with weight 0. A product with the mask, not tf.where:
+      // webgpu's Select has no rank-5 shader ("Where for rank 5 is not yet supported").
+      const mask = tf.cast(valid, 'float32');
+      idx.push(tf.cast(tf.mul(tf.add(rowBase, token), mask), 'int32'));
       const wx = cx === 1 ? fx : tf.sub(1, fx);
       const wy = cy === 1 ? fy : tf.sub(1, fy);
-      w.push(tf.mul(tf.mul(wx, wy), tf.cast(valid, 'float32')));
+      w.push(tf.mul(tf.mul(wx, wy), mask));
     }
     const n = B * Q * H;
     const k = L * 4 * P;

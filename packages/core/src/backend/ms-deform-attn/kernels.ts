@@ -1,7 +1,9 @@
 /**
  * The multi-scale deformable attention kernels (`DetkitMsDeformAttn` and its gradient kernel)
- * for wasm and cpu, and the registered gradient that ties them together. Both backends run the
- * same loops (./loops.ts) on their own memory: wasm on views of its heap, cpu on its arrays.
+ * for wasm and cpu, and the registered gradient that ties them together (on every backend that
+ * has both kernels). Both backends run the same loops (./loops.ts) on their own memory: wasm on
+ * views of its heap, cpu on its arrays. webgpu's kernels are WGSL programs
+ * (../webgpu/ms-deform-attn.ts), registered by installWebGpuKernels when detkit selects webgpu.
  * A gather + bilinear-weights composition of tfjs ops (./composed.ts) measured ~15x slower.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -112,7 +114,8 @@ function registerMsDeformAttnGradient(): void {
 
 /**
  * Registers the kernels on `backendName` (wasm or cpu) unless present, and the gradient.
- * True when the backend has the kernel now (false for any other backend: use the composed ops).
+ * True when the backend has the kernels now: wasm, cpu, and webgpu once installWebGpuKernels
+ * ran (selectBackend does; not with DETKIT_WEBGPU_FUSED=0). False elsewhere: use the composed ops.
  */
 export function ensureMsDeformAttnKernels(backendName: string): boolean {
   if (backendName === 'wasm' || backendName === 'cpu') {

@@ -1,6 +1,7 @@
 /**
  * `msDeformAttn`: Deformable DETR's multi-scale deformable attention sampling, on the fused
- * kernel where the backend has one (wasm, cpu) and on composed tfjs ops elsewhere.
+ * kernel where the backend has one (wasm and cpu: ./loops.ts; webgpu: WGSL programs,
+ * ../webgpu/ms-deform-attn.ts, installed by installWebGpuKernels) and on composed tfjs ops elsewhere.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '../../errors.js';

@@ -8,6 +8,8 @@ import { SUM_SQUARES_KERNEL } from '../sum-squares.js';
 import { adamWebGpu } from './adam.js';
 import { sumSquaresWebGpu } from './sum-squares.js';
 import { makeChunkedAddN } from './add-n.js';
+import { MS_DEFORM_ATTN_GRAD_KERNEL, MS_DEFORM_ATTN_KERNEL } from '../ms-deform-attn/kernels.js';
+import { msDeformAttnGradWebGpu, msDeformAttnWebGpu } from './ms-deform-attn.js';
 
 const MARK = Symbol.for('detkit.webgpuKernel');
 type Marked = KernelFunc & { [MARK]?: true };
@@ -39,5 +41,8 @@ export function installWebGpuKernels(): string[] {
   if (process.env['DETKIT_WEBGPU_FUSED'] === '0') return changed;
   if (add(FUSED_ADAM_KERNEL, adamWebGpu)) changed.push(FUSED_ADAM_KERNEL);
   if (add(SUM_SQUARES_KERNEL, sumSquaresWebGpu)) changed.push(SUM_SQUARES_KERNEL);
+  // Deformable attention: 1 dispatch forward and 4 backward, where the composed ops take dozens.
+  if (add(MS_DEFORM_ATTN_KERNEL, msDeformAttnWebGpu)) changed.push(MS_DEFORM_ATTN_KERNEL);
+  if (add(MS_DEFORM_ATTN_GRAD_KERNEL, msDeformAttnGradWebGpu)) changed.push(MS_DEFORM_ATTN_GRAD_KERNEL);
   return changed;
 }

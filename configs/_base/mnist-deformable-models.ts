@@ -1,7 +1,7 @@
-// The model shapes of the MNIST Deformable DETR configs, which the DINO configs reuse (a fragment
-// that configs import). The DINO configs extend the Deformable DETR ones, but `extends` cannot
-// carry the model section over: a `{ type }` fragment whose type changes is replaced whole, so
-// each config spreads its shape here after its own `type`.
+// The model shapes of the MNIST Deformable DETR configs, which the DINO configs reuse, and DINO's
+// own keys there (a fragment that configs import). The DINO configs extend the Deformable DETR
+// ones, but `extends` cannot carry the model section over: a `{ type }` fragment whose type
+// changes is replaced whole, so each config spreads its shape here after its own `type`.
 import { MNIST_CLASS_NAMES } from './mnist-data.js';
 
 /** The teacher: ResNet-18-like at 1/2 width, 4 levels, 3 encoder + 4 decoder layers, 50 queries. */
@@ -36,4 +36,13 @@ export const mnistDeformableStudent = {
   dimFeedforward: 512,
   dropout: 0,
   numQueries: 50,
+} as const;
+
+/** DINO's own keys in both MNIST DINO configs: denoising budget 20, label noise 0.5, box noise 0.4, look forward twice. */
+export const mnistDinoKeys = {
+  denoising: true,
+  dnNumber: 20,
+  dnLabelNoise: 0.5,
+  dnBoxNoise: 0.4,
+  lookForwardTwice: true,
 } as const;

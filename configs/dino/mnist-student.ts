@@ -5,10 +5,11 @@
 // encoder proposals of each image), denoising as the DINO teacher (budget 20, label noise 0.5,
 // box noise 0.4), look-forward-twice. Sampling offsets train at lr x0.1.
 // Run: npx detkit train configs/dino/mnist-student.ts
-// Everything but the model type, DINO's keys, the work dir comes from the Deformable
-// DETR student it extends; the model shape is the one both spread (configs/_base/mnist-deformable-models.ts).
+// Everything but the model type, DINO's keys, the work dir and the lr groups comes from the
+// Deformable DETR student it extends; the model shape is the one both spread
+// (configs/_base/mnist-deformable-models.ts).
 import { defineConfig } from '@detkit/core/config';
-import { mnistDeformableStudent, STUDENT_LAYERS } from '../_base/mnist-deformable-models.js';
+import { mnistDeformableStudent, mnistDinoKeys, STUDENT_LAYERS } from '../_base/mnist-deformable-models.js';
 import { slowOffsets } from '../_base/deformable-lr.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
@@ -18,11 +19,7 @@ export default defineConfig({
   model: {
     type: 'dino',
     ...mnistDeformableStudent,
-    denoising: true,
-    dnNumber: 20,
-    dnLabelNoise: 0.5,
-    dnBoxNoise: 0.4,
-    lookForwardTwice: true,
+    ...mnistDinoKeys,
   },
   train: {
     // Deformable DETR's optimizer, without its anchor group (DINO's anchors are encoder proposals).

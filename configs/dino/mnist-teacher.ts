@@ -7,10 +7,11 @@
 // count, 2 x that count queries each: with up to 4 digits, 5 groups of 8), label noise 0.5, box
 // noise 0.4, look-forward-twice refinement. Sampling offsets train at lr x0.1 (the reference's
 // lr_linear_proj_mult). Run: npx detkit train configs/dino/mnist-teacher.ts
-// Everything but the model type, DINO's keys, the work dir and the schedule comes from the Deformable
-// DETR teacher it extends; the model shape is the one both spread (configs/_base/mnist-deformable-models.ts).
+// Everything but the model type, DINO's keys, the work dir, the schedule and the lr groups comes
+// from the Deformable DETR teacher it extends; the model shape is the one both spread
+// (configs/_base/mnist-deformable-models.ts).
 import { defineConfig } from '@detkit/core/config';
-import { mnistDeformableTeacher, TEACHER_LAYERS } from '../_base/mnist-deformable-models.js';
+import { mnistDeformableTeacher, mnistDinoKeys, TEACHER_LAYERS } from '../_base/mnist-deformable-models.js';
 import { slowOffsets } from '../_base/deformable-lr.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
@@ -20,11 +21,7 @@ export default defineConfig({
   model: {
     type: 'dino',
     ...mnistDeformableTeacher,
-    denoising: true,
-    dnNumber: 20,
-    dnLabelNoise: 0.5,
-    dnBoxNoise: 0.4,
-    lookForwardTwice: true,
+    ...mnistDinoKeys,
   },
   train: {
     // Deformable DETR's optimizer, without its anchor group (DINO's anchors are encoder proposals).

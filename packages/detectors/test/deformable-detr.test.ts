@@ -2,7 +2,7 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import { isDetkitError, resolveParamGroups } from '@detkit/core';
 import { offsetGrid, type DeformableDetr, type DeformableDetrOptions } from '../src/detectors.js';
-import { buildShippedConfig, checkedPredict, detectorRegistry, expectConfigInvalid, testOverfitsOneBatch, tinyDeformableDetr, useWasmBackend, widerTinyOptions } from './detr-helpers.js';
+import { buildShippedConfig, detectorRegistry, expectConfigInvalid, testOverfitsOneBatch, testPredictsTopK, tinyDeformableDetr, useWasmBackend, widerTinyOptions } from './detr-helpers.js';
 
 useWasmBackend();
 
@@ -37,13 +37,7 @@ test.serial('parameter names mirror the Deformable DETR reference; offsets start
 
 testOverfitsOneBatch('deformable-detr', () => model());
 
-test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
-  const m = model({ topK: 7 });
-  const dets = await checkedPredict(t, m);
-  t.deepEqual(dets.map((d) => d.length), [7, 7]);
-  for (const d of dets) for (const x of d) t.true(x.score > 0 && x.score < 1 && x.label >= 0 && x.label < 3);
-  m.dispose();
-});
+testPredictsTopK((topK) => model({ topK }));
 
 test.serial('registry: bad configs fail with CONFIG_INVALID naming the key', async (t) => {
   const reg = detectorRegistry();

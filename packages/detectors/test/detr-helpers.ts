@@ -114,6 +114,17 @@ export function testOverfitsOneBatch(name: string, makeModel: () => TrainableMod
   });
 }
 
+/** Registers the predict test: `makeModel(7)` (topK 7) gives 7 detections per image with scores in (0, 1) and labels of 3 classes, leaking nothing. */
+export function testPredictsTopK(makeModel: (topK: number) => TrainableModel): void {
+  test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
+    const m = makeModel(7);
+    const dets = await checkedPredict(t, m);
+    t.deepEqual(dets.map((d) => d.length), [7, 7]);
+    for (const d of dets) for (const x of d) t.true(x.score > 0 && x.score < 1 && x.label >= 0 && x.label < 3);
+    m.dispose();
+  });
+}
+
 /** `m.predict` on two 32x32 images (the second padded), checking that it leaks no tensor and leaves `m` in training mode. */
 export async function checkedPredict(t: ExecutionContext, m: TrainableModel): Promise<Detection[][]> {
   const batch = tinyBatch(2, 32, 2);

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isDetkitError, resolveParamGroups } from '@detkit/core';
 import type { Dino, DinoOptions } from '../src/detectors.js';
 import {
-  buildShippedConfig, checkedPredict, detectorRegistry, disposeBatch, expectConfigInvalid, testOverfitsOneBatch, tinyBatch, tinyDino, useWasmBackend, widerTinyOptions,
+  buildShippedConfig, detectorRegistry, disposeBatch, expectConfigInvalid, testOverfitsOneBatch, testPredictsTopK, tinyBatch, tinyDino, useWasmBackend, widerTinyOptions,
 } from './detr-helpers.js';
 
 useWasmBackend();
@@ -31,13 +31,7 @@ test.serial('parameter names mirror the DINO reference', (t) => {
 
 testOverfitsOneBatch('dino', () => model());
 
-test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
-  const m = model({ topK: 7 });
-  const dets = await checkedPredict(t, m);
-  t.deepEqual(dets.map((d) => d.length), [7, 7]);
-  for (const d of dets) for (const x of d) t.true(x.score > 0 && x.score < 1 && x.label >= 0 && x.label < 3);
-  m.dispose();
-});
+testPredictsTopK((topK) => model({ topK }));
 
 test.serial("look forward twice: a loss on layer 2's boxes reaches layer 1's box head (not layer 0's); with the option off it does not", (t) => {
   const m = model({ numDecoderLayers: 3 });

@@ -48,12 +48,8 @@ export class DeformableDetr extends MultiScaleSetPredictor<DeformableTransformer
     const enc = this.ownEncoded(encoded);
     const B = enc.memory.shape[0];
     return decodeQueryBlocks(this, 'deformable-detr', B, groups, options, (queries) => {
-      const batched = (t: tf.Tensor) => (t.rank === 2 ? tf.tile(tf.expandDims(t, 0), [B, 1, 1]) : t) as tf.Tensor3D;
-      const { hs, boxes } = this.transformer.decoder.forward(
-        batched(queries.content), batched(queries.anchors),
-        { memory: enc.memory, shapes: enc.shapes, validRatios: enc.validRatios, keepMask: enc.mask, blocks: queries.blocks },
-        this.bboxEmbed,
-      );
+      const { tgt, anchors, memory } = this.decoderInputs(enc, queries);
+      const { hs, boxes } = this.transformer.decoder.forward(tgt, anchors, memory, this.bboxEmbed);
       const keep = options.finalLayerOnly ? hs.length - 1 : 0;
       return { logits: hs.slice(keep).map((h, k) => this.classEmbed[keep + k]!.forward(h) as tf.Tensor3D), boxes: boxes.slice(keep) };
     });

@@ -3,11 +3,13 @@ import { DetkitError, Linear, MLP, type Module } from '@detkit/core';
 import type { Backbone } from '../backbone/types.js';
 import type { DecodeOptions, Encoded } from '../contract/query-groups.js';
 import type { DetrCommonOptions } from '../detr/detr-base.js';
+import type { JointQueries } from '../detr/query-blocks.js';
 import { initClassBiasToPrior, SetPredictionDetector, zeroLastLayer } from '../detr/set-prediction.js';
 import { SetCriterion } from '../losses/setCriterion.js';
 import { HungarianMatcher } from '../matcher/hungarianMatcher.js';
 import { subSeed } from '../transformer/encoder.js';
 import { tidyAny } from '../transformer/tidy.js';
+import type { DecoderMemory } from './decoder.js';
 import type { DeformableEncoder, DeformableLayerOptions } from './encoder.js';
 import { flattenLevels, inputProjections, projectLevels, type ConvGroupNorm } from './levels.js';
 import type { SpatialShapes } from './ms-deform-attn.js';
@@ -109,5 +111,16 @@ export abstract class MultiScaleSetPredictor<T extends MultiScaleTransformer> ex
     const enc = encoded as DeformableEncoded;
     if (!enc.shapes || !enc.validRatios) throw new DetkitError('INVALID_ARGUMENT', `${this.detectorName} decode: needs the Encoded of its own encode() (level shapes and valid ratios)`);
     return enc;
+  }
+
+  /** One decodeQueryBlocks pass's decoder inputs: content and anchors as `[B,N,...]` (a shared `[N,...]` block tiled), the memory with the pass's blocks or layout. */
+  protected decoderInputs(enc: DeformableEncoded, queries: JointQueries): { tgt: tf.Tensor3D; anchors: tf.Tensor3D; memory: DecoderMemory } {
+    const B = enc.memory.shape[0];
+    const batched = (t: tf.Tensor) => (t.rank === 2 ? tf.tile(tf.expandDims(t, 0), [B, 1, 1]) : t) as tf.Tensor3D;
+    return {
+      tgt: batched(queries.content),
+      anchors: batched(queries.anchors),
+      memory: { memory: enc.memory, shapes: enc.shapes, validRatios: enc.validRatios, keepMask: enc.mask, blocks: queries.blocks, layout: queries.layout },
+    };
   }
 }

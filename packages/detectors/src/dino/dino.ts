@@ -99,13 +99,8 @@ export class Dino extends MultiScaleSetPredictor<DinoTransformer> implements Que
     const enc = this.ownEncoded(encoded);
     const B = enc.memory.shape[0];
     return decodeQueryBlocks(this, 'dino', B, groups, options, (queries) => {
-      const batched = (t: tf.Tensor) => (t.rank === 2 ? tf.tile(tf.expandDims(t, 0), [B, 1, 1]) : t) as tf.Tensor3D;
-      const { hs, boxes } = this.transformer.decoder.forward(
-        batched(queries.content), batched(queries.anchors),
-        { memory: enc.memory, shapes: enc.shapes, validRatios: enc.validRatios, keepMask: enc.mask, blocks: queries.blocks, layout: queries.layout },
-        this.bboxEmbed,
-        { lookForwardTwice: this.lookForwardTwice, finalLayerOnly: options.finalLayerOnly },
-      );
+      const { tgt, anchors, memory } = this.decoderInputs(enc, queries);
+      const { hs, boxes } = this.transformer.decoder.forward(tgt, anchors, memory, this.bboxEmbed, { lookForwardTwice: this.lookForwardTwice, finalLayerOnly: options.finalLayerOnly });
       const keep = this.numDecoderLayers - hs.length;
       return { logits: hs.map((h, k) => this.classEmbed[keep + k]!.forward(h) as tf.Tensor3D), boxes };
     }, { detection, own });

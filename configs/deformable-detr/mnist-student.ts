@@ -6,36 +6,20 @@
 // DAB-DETR student. Sampling offsets and anchors train at lr x0.1 (the reference's lr_linear_proj_mult).
 // Run: npx detkit train configs/deformable-detr/mnist-student.ts
 import { defineConfig } from '@detkit/core/config';
-import { MNIST_CLASS_NAMES, mnistData } from '../_base/mnist-data.js';
+import { mnistData } from '../_base/mnist-data.js';
+import { mnistDeformableStudent, STUDENT_LAYERS } from '../_base/mnist-deformable-models.js';
 import { slowOffsetsAndAnchors } from '../_base/deformable-lr.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
-
-const ENCODER_LAYERS = 2;
-const DECODER_LAYERS = 3;
 
 export default defineConfig({
   seed: 42,
   workDir: '../../work_dirs/deformable-detr-mnist-student',
-  model: {
-    type: 'deformable-detr',
-    numClasses: 10,
-    classNames: MNIST_CLASS_NAMES,
-    backbone: { type: 'resnet', depth: 18, baseWidth: 16, blocks: [2, 2, 2], returnStages: [1, 2], norm: 'batch' },
-    numFeatureLevels: 3,
-    numPoints: 4,
-    hiddenDim: 128,
-    numHeads: 8,
-    numEncoderLayers: ENCODER_LAYERS,
-    numDecoderLayers: DECODER_LAYERS,
-    dimFeedforward: 512,
-    dropout: 0,
-    numQueries: 50,
-  },
+  model: { type: 'deformable-detr', ...mnistDeformableStudent },
   data: mnistData(8000),
   evaluator: { type: 'coco' },
   train: {
     maxIters: 6000,
-    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowOffsetsAndAnchors(ENCODER_LAYERS, DECODER_LAYERS) },
+    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowOffsetsAndAnchors(STUDENT_LAYERS.encoder, STUDENT_LAYERS.decoder) },
     clipGradNorm: 0.1,
     evalInterval: 1000,
     checkpointInterval: 1000,

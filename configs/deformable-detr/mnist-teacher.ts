@@ -7,37 +7,21 @@
 // layers, 50 anchor queries. Sampling offsets and anchors train at lr x0.1 (the reference's
 // lr_linear_proj_mult). Run: npx detkit train configs/deformable-detr/mnist-teacher.ts
 import { defineConfig } from '@detkit/core/config';
-import { MNIST_CLASS_NAMES, mnistData } from '../_base/mnist-data.js';
+import { mnistData } from '../_base/mnist-data.js';
+import { mnistDeformableTeacher, TEACHER_LAYERS } from '../_base/mnist-deformable-models.js';
 import { slowOffsetsAndAnchors } from '../_base/deformable-lr.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
-
-const ENCODER_LAYERS = 3;
-const DECODER_LAYERS = 4;
 
 export default defineConfig({
   seed: 42,
   workDir: '../../work_dirs/deformable-detr-mnist-teacher',
-  model: {
-    type: 'deformable-detr',
-    numClasses: 10,
-    classNames: MNIST_CLASS_NAMES,
-    backbone: { type: 'resnet', depth: 18, baseWidth: 32, blocks: [2, 2, 2], returnStages: [0, 1, 2], norm: 'batch' },
-    numFeatureLevels: 4,
-    numPoints: 4,
-    hiddenDim: 128,
-    numHeads: 8,
-    numEncoderLayers: ENCODER_LAYERS,
-    numDecoderLayers: DECODER_LAYERS,
-    dimFeedforward: 512,
-    dropout: 0,
-    numQueries: 50,
-  },
+  model: { type: 'deformable-detr', ...mnistDeformableTeacher },
   data: mnistData(16000),
   evaluator: { type: 'coco' },
   train: {
     // The DAB-DETR teacher's schedule (5000 iterations, lr x0.1 from 4400); not yet run for this model.
     maxIters: 5000,
-    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowOffsetsAndAnchors(ENCODER_LAYERS, DECODER_LAYERS) },
+    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowOffsetsAndAnchors(TEACHER_LAYERS.encoder, TEACHER_LAYERS.decoder) },
     lrSchedule: { type: 'lr-schedule', policy: 'step', milestones: [4400], gamma: 0.1 },
     clipGradNorm: 0.1,
     evalInterval: 500,

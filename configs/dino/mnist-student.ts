@@ -5,45 +5,24 @@
 // encoder proposals of each image), denoising as the DINO teacher (budget 20, label noise 0.5,
 // box noise 0.4), look-forward-twice. Sampling offsets train at lr x0.1.
 // Run: npx detkit train configs/dino/mnist-student.ts
+// Everything but the model type, DINO's keys, the work dir and the lr groups comes from the
+// Deformable DETR student it extends; the model shape is the one both spread
+// (configs/_base/mnist-deformable-models.ts).
 import { defineConfig } from '@detkit/core/config';
-import { MNIST_CLASS_NAMES, mnistData } from '../_base/mnist-data.js';
+import { mnistDeformableStudent, mnistDinoKeys, STUDENT_LAYERS } from '../_base/mnist-deformable-models.js';
 import { slowOffsets } from '../_base/deformable-lr.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
-const ENCODER_LAYERS = 2;
-const DECODER_LAYERS = 3;
-
 export default defineConfig({
-  seed: 42,
+  extends: '../deformable-detr/mnist-student.ts',
   workDir: '../../work_dirs/dino-mnist-student',
   model: {
     type: 'dino',
-    numClasses: 10,
-    classNames: MNIST_CLASS_NAMES,
-    backbone: { type: 'resnet', depth: 18, baseWidth: 16, blocks: [2, 2, 2], returnStages: [1, 2], norm: 'batch' },
-    numFeatureLevels: 3,
-    numPoints: 4,
-    hiddenDim: 128,
-    numHeads: 8,
-    numEncoderLayers: ENCODER_LAYERS,
-    numDecoderLayers: DECODER_LAYERS,
-    dimFeedforward: 512,
-    dropout: 0,
-    numQueries: 50,
-    denoising: true,
-    dnNumber: 20,
-    dnLabelNoise: 0.5,
-    dnBoxNoise: 0.4,
-    lookForwardTwice: true,
+    ...mnistDeformableStudent,
+    ...mnistDinoKeys,
   },
-  data: mnistData(8000),
-  evaluator: { type: 'coco' },
   train: {
-    maxIters: 6000,
-    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowOffsets(ENCODER_LAYERS, DECODER_LAYERS) },
-    clipGradNorm: 0.1,
-    evalInterval: 1000,
-    checkpointInterval: 1000,
-    logInterval: 50,
+    // Deformable DETR's optimizer, without its anchor group (DINO's anchors are encoder proposals).
+    optimizer: { paramGroups: slowOffsets(STUDENT_LAYERS.encoder, STUDENT_LAYERS.decoder) },
   },
 });

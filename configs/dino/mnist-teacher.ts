@@ -7,46 +7,26 @@
 // count, 2 x that count queries each: with up to 4 digits, 5 groups of 8), label noise 0.5, box
 // noise 0.4, look-forward-twice refinement. Sampling offsets train at lr x0.1 (the reference's
 // lr_linear_proj_mult). Run: npx detkit train configs/dino/mnist-teacher.ts
+// Everything but the model type, DINO's keys, the work dir, the schedule and the lr groups comes
+// from the Deformable DETR teacher it extends; the model shape is the one both spread
+// (configs/_base/mnist-deformable-models.ts).
 import { defineConfig } from '@detkit/core/config';
-import { MNIST_CLASS_NAMES, mnistData } from '../_base/mnist-data.js';
+import { mnistDeformableTeacher, mnistDinoKeys, TEACHER_LAYERS } from '../_base/mnist-deformable-models.js';
 import { slowOffsets } from '../_base/deformable-lr.js';
 import type {} from '@detkit/detectors'; // its detectors' params join the type check
 
-const ENCODER_LAYERS = 3;
-const DECODER_LAYERS = 4;
-
 export default defineConfig({
-  seed: 42,
+  extends: '../deformable-detr/mnist-teacher.ts',
   workDir: '../../work_dirs/dino-mnist-teacher',
   model: {
     type: 'dino',
-    numClasses: 10,
-    classNames: MNIST_CLASS_NAMES,
-    backbone: { type: 'resnet', depth: 18, baseWidth: 32, blocks: [2, 2, 2], returnStages: [0, 1, 2], norm: 'batch' },
-    numFeatureLevels: 4,
-    numPoints: 4,
-    hiddenDim: 128,
-    numHeads: 8,
-    numEncoderLayers: ENCODER_LAYERS,
-    numDecoderLayers: DECODER_LAYERS,
-    dimFeedforward: 512,
-    dropout: 0,
-    numQueries: 50,
-    denoising: true,
-    dnNumber: 20,
-    dnLabelNoise: 0.5,
-    dnBoxNoise: 0.4,
-    lookForwardTwice: true,
+    ...mnistDeformableTeacher,
+    ...mnistDinoKeys,
   },
-  data: mnistData(16000),
-  evaluator: { type: 'coco' },
   train: {
+    // Deformable DETR's optimizer, without its anchor group (DINO's anchors are encoder proposals).
     maxIters: 3000,
-    optimizer: { type: 'adamw', lr: 2e-4, weightDecay: 1e-4, paramGroups: slowOffsets(ENCODER_LAYERS, DECODER_LAYERS) },
-    lrSchedule: { type: 'lr-schedule', policy: 'step', milestones: [2600], gamma: 0.1 },
-    clipGradNorm: 0.1,
-    evalInterval: 500,
-    checkpointInterval: 500,
-    logInterval: 50,
+    optimizer: { paramGroups: slowOffsets(TEACHER_LAYERS.encoder, TEACHER_LAYERS.decoder) },
+    lrSchedule: { type: 'lr-schedule', milestones: [2600] },
   },
 });

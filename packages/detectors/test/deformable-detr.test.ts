@@ -1,14 +1,10 @@
 import test from 'ava';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRegistry, createServices, isDetkitError, loadConfig, resolveParamGroups, selectBackend, silentLogger } from '@detkit/core';
-import { DeformableDetr, offsetGrid, registerDetectors, type DeformableDetrOptions } from '../src/detectors.js';
-import { checkedPredict, testOverfitsOneBatch, tinyDeformableDetr, widerTinyOptions } from './detr-helpers.js';
+import { isDetkitError, resolveParamGroups } from '@detkit/core';
+import { offsetGrid, type DeformableDetr, type DeformableDetrOptions } from '../src/detectors.js';
+import { buildShippedConfig, detectorRegistry, expectConfigInvalid, testOverfitsOneBatch, testPredictsTopK, tinyDeformableDetr, useWasmBackend, widerTinyOptions } from './detr-helpers.js';
 
-test.before(async () => {
-  // wasm with detkit's kernels (the fused deformable-attention kernel among them).
-  await selectBackend({ backend: 'wasm', logger: silentLogger });
-});
+useWasmBackend();
 
 function model(over: Partial<DeformableDetrOptions> = {}): DeformableDetr {
   return tinyDeformableDetr({ ...widerTinyOptions(), groupNormGroups: 8, ...over });
@@ -41,18 +37,10 @@ test.serial('parameter names mirror the Deformable DETR reference; offsets start
 
 testOverfitsOneBatch('deformable-detr', () => model());
 
-test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
-  const m = model({ topK: 7 });
-  const dets = await checkedPredict(t, m);
-  t.deepEqual(dets.map((d) => d.length), [7, 7]);
-  for (const d of dets) for (const x of d) t.true(x.score > 0 && x.score < 1 && x.label >= 0 && x.label < 3);
-  m.dispose();
-});
+testPredictsTopK((topK) => model({ topK }));
 
 test.serial('registry: bad configs fail with CONFIG_INVALID naming the key', async (t) => {
-  const { services } = createServices({ logger: silentLogger, seed: 1 });
-  const reg = createRegistry(services);
-  registerDetectors(reg.pluginContext('@detkit/detectors'));
+  const reg = detectorRegistry();
   const base = {
     type: 'deformable-detr', numClasses: 3, backbone: { type: 'resnet', depth: 18, baseWidth: 8, blocks: [1, 1], returnStages: [0, 1] },
     hiddenDim: 16, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 16, numQueries: 4, groupNormGroups: 4, numFeatureLevels: 3, numPoints: 2,
@@ -67,22 +55,14 @@ test.serial('registry: bad configs fail with CONFIG_INVALID naming the key', asy
     [{ groupNormGroups: 5 }, 'groupNormGroups', /5 does not divide hiddenDim 16/],
     [{ numPoint: 2 }, 'numPoint', /unknown parameter 'numPoint'.*numPoints/],
   ];
-  for (const [over, key, message] of cases) {
-    const err = await t.throwsAsync(reg.build('detector', { ...base, ...over }));
-    t.true(isDetkitError(err, 'CONFIG_INVALID') && err.details?.['key'] === key && message.test(err.message), `${key}: ${String(err)}`);
-  }
+  await expectConfigInvalid(t, reg, base, cases);
   const two = await t.throwsAsync(reg.build('detector', { ...base, twoStage: true }));
   t.true(isDetkitError(two, 'NOT_IMPLEMENTED') && two.details?.['key'] === 'twoStage', String(two));
 });
 
 test.serial('the shipped configs give exactly the sampling offsets and the anchors lr x0.1', async (t) => {
   for (const name of ['mnist-student', 'mnist-teacher']) {
-    const file = fileURLToPath(new URL(`../../../configs/deformable-detr/${name}.ts`, import.meta.url));
-    const { config } = await loadConfig(file);
-    const { services } = createServices({ logger: silentLogger, seed: 1 });
-    const reg = createRegistry(services);
-    registerDetectors(reg.pluginContext('@detkit/detectors'));
-    const m = await reg.build<DeformableDetr>('detector', config.model);
+    const { config, model: m } = await buildShippedConfig<DeformableDetr>(`deformable-detr/${name}.ts`);
     const resolved = resolveParamGroups(m.trainableParameters(), config.train.optimizer.paramGroups, 0);
     const slow = resolved.filter((p) => p.lrMult === 0.1).map((p) => p.name).sort();
     const want = m.trainableParameters().map(([n]) => n).filter((n) => n.includes('.sampling_offsets.') || n.startsWith('refpoint_embed.')).sort();

@@ -1,7 +1,11 @@
 import test, { type ExecutionContext } from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import { createOptimizer, type Batch, type BatchTarget, type Detection, type TrainableModel } from '@detkit/core';
-import { DabDetr, DeformableDetr, Dino, SmallCnn, type DabDetrOptions, type DeformableDetrOptions, type DetrCommonOptions, type DinoOptions } from '../src/detectors.js';
+import { fileURLToPath } from 'node:url';
+import {
+  createOptimizer, createRegistry, createServices, isDetkitError, loadConfig, selectBackend, silentLogger,
+  type Batch, type BatchTarget, type DetkitConfig, type Detection, type TrainableModel,
+} from '@detkit/core';
+import { DabDetr, DeformableDetr, Dino, registerDetectors, SmallCnn, type DabDetrOptions, type DeformableDetrOptions, type DetrCommonOptions, type DinoOptions } from '../src/detectors.js';
 import { rng } from './box-helpers.js';
 
 /**
@@ -110,6 +114,17 @@ export function testOverfitsOneBatch(name: string, makeModel: () => TrainableMod
   });
 }
 
+/** Registers the predict test: `makeModel(7)` (topK 7) gives 7 detections per image with scores in (0, 1) and labels of 3 classes, leaking nothing. */
+export function testPredictsTopK(makeModel: (topK: number) => TrainableModel): void {
+  test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
+    const m = makeModel(7);
+    const dets = await checkedPredict(t, m);
+    t.deepEqual(dets.map((d) => d.length), [7, 7]);
+    for (const d of dets) for (const x of d) t.true(x.score > 0 && x.score < 1 && x.label >= 0 && x.label < 3);
+    m.dispose();
+  });
+}
+
 /** `m.predict` on two 32x32 images (the second padded), checking that it leaks no tensor and leaves `m` in training mode. */
 export async function checkedPredict(t: ExecutionContext, m: TrainableModel): Promise<Detection[][]> {
   const batch = tinyBatch(2, 32, 2);
@@ -119,4 +134,38 @@ export async function checkedPredict(t: ExecutionContext, m: TrainableModel): Pr
   t.true(m.training);
   disposeBatch(batch);
   return dets;
+}
+
+/** Runs the file's tests on wasm with detkit's kernels (the fused deformable-attention kernel among them). */
+export function useWasmBackend(): void {
+  test.before(async () => {
+    await selectBackend({ backend: 'wasm', logger: silentLogger });
+  });
+}
+
+/** A registry (services seeded 1) with this package's detectors registered. */
+export function detectorRegistry(): ReturnType<typeof createRegistry> {
+  const { services } = createServices({ logger: silentLogger, seed: 1 });
+  const reg = createRegistry(services);
+  registerDetectors(reg.pluginContext('@detkit/detectors'));
+  return reg;
+}
+
+/** Each case, `base` with `over` on top, must fail to build with CONFIG_INVALID naming `key`, its message matching. */
+export async function expectConfigInvalid(
+  t: ExecutionContext,
+  reg: ReturnType<typeof createRegistry>,
+  base: { type: string; [key: string]: unknown },
+  cases: ReadonlyArray<[Record<string, unknown>, string, RegExp]>,
+): Promise<void> {
+  for (const [over, key, message] of cases) {
+    const err = await t.throwsAsync(reg.build('detector', { ...base, ...over }));
+    t.true(isDetkitError(err, 'CONFIG_INVALID') && err.details?.['key'] === key && message.test(err.message), `${key}: ${String(err)}`);
+  }
+}
+
+/** A shipped config (`file` under the repo's configs/) loaded, and its model built by a fresh detectorRegistry(). */
+export async function buildShippedConfig<M>(file: string): Promise<{ config: DetkitConfig; model: M }> {
+  const { config } = await loadConfig(fileURLToPath(new URL(`../../../configs/${file}`, import.meta.url)));
+  return { config, model: await detectorRegistry().build<M>('detector', config.model) };
 }

@@ -1,14 +1,12 @@
 import test from 'ava';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRegistry, createServices, isDetkitError, loadConfig, resolveParamGroups, selectBackend, silentLogger } from '@detkit/core';
-import { Dino, registerDetectors, type DinoOptions } from '../src/detectors.js';
-import { checkedPredict, disposeBatch, testOverfitsOneBatch, tinyBatch, tinyDino, widerTinyOptions } from './detr-helpers.js';
+import { isDetkitError, resolveParamGroups } from '@detkit/core';
+import type { Dino, DinoOptions } from '../src/detectors.js';
+import {
+  buildShippedConfig, detectorRegistry, disposeBatch, expectConfigInvalid, testOverfitsOneBatch, testPredictsTopK, tinyBatch, tinyDino, useWasmBackend, widerTinyOptions,
+} from './detr-helpers.js';
 
-test.before(async () => {
-  // wasm with detkit's kernels (the fused deformable-attention kernel among them).
-  await selectBackend({ backend: 'wasm', logger: silentLogger });
-});
+useWasmBackend();
 
 function model(over: Partial<DinoOptions> = {}): Dino {
   return tinyDino({ ...widerTinyOptions(), groupNormGroups: 8, ...over });
@@ -33,13 +31,7 @@ test.serial('parameter names mirror the DINO reference', (t) => {
 
 testOverfitsOneBatch('dino', () => model());
 
-test.serial('predict: top-k detections in original-image pixels, eval mode restored, no leaks', async (t) => {
-  const m = model({ topK: 7 });
-  const dets = await checkedPredict(t, m);
-  t.deepEqual(dets.map((d) => d.length), [7, 7]);
-  for (const d of dets) for (const x of d) t.true(x.score > 0 && x.score < 1 && x.label >= 0 && x.label < 3);
-  m.dispose();
-});
+testPredictsTopK((topK) => model({ topK }));
 
 test.serial("look forward twice: a loss on layer 2's boxes reaches layer 1's box head (not layer 0's); with the option off it does not", (t) => {
   const m = model({ numDecoderLayers: 3 });
@@ -70,9 +62,7 @@ test.serial("look forward twice: a loss on layer 2's boxes reaches layer 1's box
 });
 
 test.serial('registry: bad configs fail with CONFIG_INVALID naming the key', async (t) => {
-  const { services } = createServices({ logger: silentLogger, seed: 1 });
-  const reg = createRegistry(services);
-  registerDetectors(reg.pluginContext('@detkit/detectors'));
+  const reg = detectorRegistry();
   const base = {
     type: 'dino', numClasses: 3, backbone: { type: 'resnet', depth: 18, baseWidth: 8, blocks: [1, 1], returnStages: [0, 1] },
     hiddenDim: 16, numHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 16, numQueries: 4, groupNormGroups: 4, numFeatureLevels: 3, numPoints: 2,
@@ -93,10 +83,7 @@ test.serial('registry: bad configs fail with CONFIG_INVALID naming the key', asy
     [{ dnNoise: 0.4 }, 'dnNoise', /unknown parameter 'dnNoise'.*dnBoxNoise/],
     [{ lookForwardTwice: 1 }, 'lookForwardTwice', /must be boolean/],
   ];
-  for (const [over, key, message] of cases) {
-    const err = await t.throwsAsync(reg.build('detector', { ...base, ...over }));
-    t.true(isDetkitError(err, 'CONFIG_INVALID') && err.details?.['key'] === key && message.test(err.message), `${key}: ${String(err)}`);
-  }
+  await expectConfigInvalid(t, reg, base, cases);
 });
 
 test.serial('more queries than encoder tokens fail at the first batch with CONFIG_INVALID naming numQueries, leaking nothing', (t) => {
@@ -111,13 +98,7 @@ test.serial('more queries than encoder tokens fail at the first batch with CONFI
 });
 
 test.serial('the shipped configs build with the deformable models\' shapes and train the sampling offsets at lr x0.1', async (t) => {
-  const build = async (file: string) => {
-    const { config } = await loadConfig(fileURLToPath(new URL(`../../../configs/${file}`, import.meta.url)));
-    const { services } = createServices({ logger: silentLogger, seed: 1 });
-    const reg = createRegistry(services);
-    registerDetectors(reg.pluginContext('@detkit/detectors'));
-    return { config, model: await reg.build<Dino & { numLevels: number }>('detector', config.model) };
-  };
+  const build = (file: string) => buildShippedConfig<Dino & { numLevels: number }>(file);
   for (const name of ['mnist-student', 'mnist-teacher']) {
     const { config, model: m } = await build(`dino/${name}.ts`);
     const deformable = await build(`deformable-detr/${name}.ts`);

@@ -62,6 +62,61 @@ export class DeformableDecoderLayer extends Module {
   }
 }
 
+/** What one layer of an anchor-refining decoder hands back: its output, and the box it refined for the next layer (with gradient). */
+export interface RefinementStep {
+  out: tf.Tensor3D;
+  refined?: tf.Tensor3D;
+}
+
+/**
+ * The plumbing Deformable DETR's and DINO's decoders share: the layers (`layers.i`) and the
+ * positional-query head (`ref_point_head`), and the per-layer loop of iterative box refinement.
+ * Per layer the current reference box `ref` (sigmoid cxcywh, no gradient), scaled by the valid
+ * ratios, is the cross-attention's reference; `queryPos` (the subclass's) gives its positional
+ * query; `heads` (the caller's) reads the layer's output and returns the refined box, which
+ * feeds the next layer detached (no gradient path), as in the reference.
+ */
+export abstract class AnchorRefinementDecoder extends Module {
+  readonly layers: DeformableDecoderLayer[];
+  readonly refPointHead: MLP;
+  protected readonly d: number;
+
+  constructor(opts: DeformableLayerOptions & { numLayers: number }) {
+    super();
+    const d = (this.d = opts.dModel);
+    this.layers = this.moduleList(
+      'layers',
+      Array.from({ length: opts.numLayers }, (_, i) => new DeformableDecoderLayer({ ...opts, seed: subSeed(opts.seed, 300 + i) })),
+    );
+    this.refPointHead = this.module('ref_point_head', new MLP(2 * d, d, d, 2, { seed: subSeed(opts.seed, 1) }));
+  }
+
+  /** Layer l's positional query `[B,N,d]` from its reference box `ref` `[B,N,4]`, the same scaled per level (`reference` `[B,N,L,4]`) and the previous output. */
+  protected abstract queryPos(l: number, ref: tf.Tensor3D, reference: tf.Tensor4D, output: tf.Tensor3D): tf.Tensor3D;
+
+  /** Runs the layers from content `tgt` `[B,N,d]` and anchors `[B,N,4]`; returns each layer's `heads` result (run in the layer's tidy). */
+  protected refineLayers<R extends RefinementStep>(tgt: tf.Tensor3D, anchors: tf.Tensor3D, m: DecoderMemory, heads: (l: number, out: tf.Tensor3D, ref: tf.Tensor3D) => R): R[] {
+    const [B, N] = tgt.shape;
+    const L = m.shapes.length;
+    const ratios4 = tf.tidy(() => tf.reshape(tf.concat([m.validRatios, m.validRatios], -1), [B, 1, L, 4]));
+    const steps: R[] = [];
+    let output = tgt;
+    let ref = anchors;
+    this.layers.forEach((layer, l) => {
+      const step = tf.tidy(() => {
+        const reference = tf.mul(tf.reshape(ref, [B, N, 1, 4]), ratios4) as tf.Tensor4D;
+        const out = layer.forward(output, this.queryPos(l, ref, reference, output), reference, m);
+        return heads(l, out, ref) as unknown as tf.TensorContainer;
+      }) as unknown as R;
+      steps.push(step);
+      output = step.out;
+      if (step.refined) ref = stopGradient(step.refined);
+    });
+    ratios4.dispose();
+    return steps;
+  }
+}
+
 export interface DeformableDecoderOutput {
   /** Hidden states after each layer `[B,N,d]`. */
   hs: tf.Tensor3D[];
@@ -76,47 +131,25 @@ export interface DeformableDecoderOutput {
  * layer's own box head (`bboxHeads[l]`) refines the box in inverse-sigmoid space; the refined
  * box feeds the next layer detached (no gradient path), as in the reference.
  */
-export class DeformableDecoder extends Module {
-  readonly layers: DeformableDecoderLayer[];
-  readonly refPointHead: MLP;
+export class DeformableDecoder extends AnchorRefinementDecoder {
   readonly queryScale: MLP;
-  private readonly d: number;
 
   constructor(opts: DeformableLayerOptions & { numLayers: number }) {
-    super();
-    const d = (this.d = opts.dModel);
-    this.layers = this.moduleList(
-      'layers',
-      Array.from({ length: opts.numLayers }, (_, i) => new DeformableDecoderLayer({ ...opts, seed: subSeed(opts.seed, 300 + i) })),
-    );
-    this.refPointHead = this.module('ref_point_head', new MLP(2 * d, d, d, 2, { seed: subSeed(opts.seed, 1) }));
-    this.queryScale = this.module('query_scale', new MLP(d, d, d, 2, { seed: subSeed(opts.seed, 2) }));
+    super(opts);
+    this.queryScale = this.module('query_scale', new MLP(this.d, this.d, this.d, 2, { seed: subSeed(opts.seed, 2) }));
+  }
+
+  protected queryPos(l: number, ref: tf.Tensor3D, _reference: tf.Tensor4D, output: tf.Tensor3D): tf.Tensor3D {
+    const pos = this.refPointHead.forward(sineEmbedForPosition(ref, { numFeats: this.d / 2 })) as tf.Tensor3D;
+    return l > 0 ? (tf.mul(pos, this.queryScale.forward(output)) as tf.Tensor3D) : pos;
   }
 
   /** tgt `[B,N,d]` content, anchors `[B,N,4]` sigmoid boxes (inputs: no gradient expected). */
   forward(tgt: tf.Tensor3D, anchors: tf.Tensor3D, m: DecoderMemory, bboxHeads: readonly MLP[]): DeformableDecoderOutput {
-    const hs: tf.Tensor3D[] = [];
-    const boxes: tf.Tensor3D[] = [];
-    const [B, N] = tgt.shape;
-    const L = m.shapes.length;
-    const ratios4 = tf.tidy(() => tf.reshape(tf.concat([m.validRatios, m.validRatios], -1), [B, 1, L, 4]));
-    let output = tgt;
-    let ref = anchors;
-    this.layers.forEach((layer, l) => {
-      const next = tf.tidy(() => {
-        const reference = tf.mul(tf.reshape(ref, [B, N, 1, 4]), ratios4) as tf.Tensor4D;
-        let queryPos = this.refPointHead.forward(sineEmbedForPosition(ref, { numFeats: this.d / 2 }));
-        if (l > 0) queryPos = tf.mul(queryPos, this.queryScale.forward(output));
-        const out = layer.forward(output, queryPos as tf.Tensor3D, reference, m);
-        const refined = tf.sigmoid(tf.add(bboxHeads[l]!.forward(out), inverseSigmoid(ref))) as tf.Tensor3D;
-        return { out, refined };
-      });
-      output = next.out;
-      hs.push(output);
-      boxes.push(next.refined);
-      ref = stopGradient(next.refined);
-    });
-    ratios4.dispose();
-    return { hs, boxes };
+    const steps = this.refineLayers(tgt, anchors, m, (l, out, ref) => ({
+      out,
+      refined: tf.sigmoid(tf.add(bboxHeads[l]!.forward(out), inverseSigmoid(ref))) as tf.Tensor3D,
+    }));
+    return { hs: steps.map((s) => s.out), boxes: steps.map((s) => s.refined) };
   }
 }

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LayerNorm, MLP, Module, stopGradient } from '@detkit/core';
+import { LayerNorm, MLP } from '@detkit/core';
 import { inverseSigmoid } from '../box/boxOps.js';
-import { DeformableDecoderLayer, type DecoderMemory } from '../deformable-detr/decoder.js';
+import { AnchorRefinementDecoder, type DecoderMemory } from '../deformable-detr/decoder.js';
 import type { DeformableLayerOptions } from '../deformable-detr/encoder.js';
-import { subSeed } from '../transformer/encoder.js';
 import { sineEmbedForPosition } from '../transformer/position-encoding.js';
 
 export interface DinoDecodeOptions {
@@ -34,56 +33,37 @@ export interface DinoDecoderOutput {
  * box from the normed one (`bbox_embed[l](norm(output))`) on the previous layer's refined box
  * (look forward twice) or on the detached reference.
  */
-export class DinoDecoder extends Module {
-  readonly layers: DeformableDecoderLayer[];
-  readonly refPointHead: MLP;
+export class DinoDecoder extends AnchorRefinementDecoder {
   readonly norm: LayerNorm;
-  private readonly d: number;
 
   constructor(opts: DeformableLayerOptions & { numLayers: number }) {
-    super();
-    const d = (this.d = opts.dModel);
-    this.layers = this.moduleList(
-      'layers',
-      Array.from({ length: opts.numLayers }, (_, i) => new DeformableDecoderLayer({ ...opts, seed: subSeed(opts.seed, 300 + i) })),
-    );
-    this.refPointHead = this.module('ref_point_head', new MLP(2 * d, d, d, 2, { seed: subSeed(opts.seed, 1) }));
-    this.norm = this.module('norm', new LayerNorm(d));
+    super(opts);
+    this.norm = this.module('norm', new LayerNorm(this.d));
+  }
+
+  /** No query scale: `ref_point_head(sine(the first level's reference box))`. */
+  protected queryPos(_l: number, _ref: tf.Tensor3D, reference: tf.Tensor4D): tf.Tensor3D {
+    const [B, N] = reference.shape;
+    const level0 = tf.reshape(tf.slice(reference, [0, 0, 0, 0], [B, N, 1, 4]), [B, N, 4]);
+    return this.refPointHead.forward(sineEmbedForPosition(level0, { numFeats: this.d / 2 })) as tf.Tensor3D;
   }
 
   /** tgt `[B,N,d]` content, anchors `[B,N,4]` sigmoid boxes (no gradient expected); `bboxHeads[l]` is layer l's box head. */
   forward(tgt: tf.Tensor3D, anchors: tf.Tensor3D, m: DecoderMemory, bboxHeads: readonly MLP[], opts: DinoDecodeOptions): DinoDecoderOutput {
-    const hs: tf.Tensor3D[] = [];
-    const boxes: tf.Tensor3D[] = [];
-    const [B, N] = tgt.shape;
-    const L = m.shapes.length;
     const last = this.layers.length - 1;
-    const ratios4 = tf.tidy(() => tf.reshape(tf.concat([m.validRatios, m.validRatios], -1), [B, 1, L, 4]));
-    let output = tgt;
-    let ref = anchors; // the reference box of the next layer: no gradient
-    let refWithGrad = anchors; // the same values, with the gradient of the layer that refined them
-    this.layers.forEach((layer, l) => {
-      const next = tf.tidy(() => {
-        const reference = tf.mul(tf.reshape(ref, [B, N, 1, 4]), ratios4) as tf.Tensor4D;
-        const level0 = tf.reshape(tf.slice(reference, [0, 0, 0, 0], [B, N, 1, 4]), [B, N, 4]);
-        const queryPos = this.refPointHead.forward(sineEmbedForPosition(level0, { numFeats: this.d / 2 })) as tf.Tensor3D;
-        const out = layer.forward(output, queryPos, reference, m);
-        const wanted = !opts.finalLayerOnly || l === last;
-        const normed = wanted ? (this.norm.forward(out) as tf.Tensor3D) : undefined;
-        const base = opts.lookForwardTwice ? refWithGrad : ref;
-        const box = normed ? (tf.sigmoid(tf.add(bboxHeads[l]!.forward(normed), inverseSigmoid(base))) as tf.Tensor3D) : undefined;
-        const refined = l < last ? (tf.sigmoid(tf.add(bboxHeads[l]!.forward(out), inverseSigmoid(ref))) as tf.Tensor3D) : undefined;
-        return { out, normed, box, refined };
-      });
-      output = next.out;
-      if (next.normed) hs.push(next.normed);
-      if (next.box) boxes.push(next.box);
-      if (next.refined) {
-        refWithGrad = next.refined;
-        ref = stopGradient(next.refined);
-      }
+    let refWithGrad = anchors; // the reference box's values with the gradient of the layer that refined them
+    const steps = this.refineLayers(tgt, anchors, m, (l, out, ref) => {
+      const wanted = !opts.finalLayerOnly || l === last;
+      const normed = wanted ? (this.norm.forward(out) as tf.Tensor3D) : undefined;
+      const base = opts.lookForwardTwice ? refWithGrad : ref;
+      const box = normed ? (tf.sigmoid(tf.add(bboxHeads[l]!.forward(normed), inverseSigmoid(base))) as tf.Tensor3D) : undefined;
+      const refined = l < last ? (tf.sigmoid(tf.add(bboxHeads[l]!.forward(out), inverseSigmoid(ref))) as tf.Tensor3D) : undefined;
+      if (refined) refWithGrad = refined; // kept: returned from the layer's tidy
+      return { out, normed, box, refined };
     });
-    ratios4.dispose();
-    return { hs, boxes };
+    return {
+      hs: steps.flatMap((s) => (s.normed ? [s.normed] : [])),
+      boxes: steps.flatMap((s) => (s.box ? [s.box] : [])),
+    };
   }
 }

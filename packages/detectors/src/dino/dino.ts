@@ -1,15 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DetkitError, Embedding, Linear, MLP, lossNormalizer, type Batch, type ForwardSteps, type LossTerms } from '@detkit/core';
-import type { Backbone } from '../backbone/types.js';
+import { DetkitError, Embedding, lossNormalizer, type Batch, type ForwardSteps, type LossTerms } from '@detkit/core';
 import type { DecodeOptions, DecodeOutput, DecodeResult, Encoded, ForwardTrainOptions, QueryGroup, QueryGroupDetector, QueryGroupTrainOutputs } from '../contract/query-groups.js';
-import type { DeformableEncoded } from '../deformable-detr/deformable-detr.js';
-import { flattenLevels, inputProjections, projectLevels, type ConvGroupNorm } from '../deformable-detr/levels.js';
+import { MultiScaleSetPredictor } from '../deformable-detr/multi-scale-detector.js';
 import type { DetrCommonOptions } from '../detr/detr-base.js';
 import { decodeQueryBlocks, type OwnQueries } from '../detr/query-blocks.js';
-import { initClassBiasToPrior, SetPredictionDetector, zeroLastLayer } from '../detr/set-prediction.js';
 import { mulberry32 } from '../faster-rcnn/uniform.js';
-import { SetCriterion } from '../losses/setCriterion.js';
-import { HungarianMatcher } from '../matcher/hungarianMatcher.js';
 import { subSeed } from '../transformer/encoder.js';
 import { tidyAny } from '../transformer/tidy.js';
 import { dinoLossSteps } from './criterion.js';
@@ -64,68 +59,20 @@ export interface DinoTrainOutputs extends QueryGroupTrainOutputs {
  * blocks of the same decoder pass, never seen by and never seeing the denoising or matching
  * queries; the detection queries are per image, so `detectionQueries` needs the `Encoded`.
  */
-export class Dino extends SetPredictionDetector implements QueryGroupDetector {
-  readonly classNames: readonly string[];
-  readonly numClasses: number;
-  readonly hiddenDim: number;
-  readonly numDecoderLayers: number;
-  readonly numQueries: number;
-  readonly numLevels: number;
-  readonly boxFormat = 'cxcywh-normalized' as const;
-  readonly backbone: Backbone;
-  readonly inputProj: ConvGroupNorm[];
-  readonly transformer: DinoTransformer;
-  readonly classEmbed: Linear[];
-  readonly bboxEmbed: MLP[];
+export class Dino extends MultiScaleSetPredictor<DinoTransformer> implements QueryGroupDetector {
   readonly labelEnc: Embedding;
-  readonly criterion: SetCriterion;
   readonly denoising: { on: boolean; budget: number; labelNoise: number; boxNoise: number };
   lookForwardTwice: boolean;
-  protected readonly topK: number;
-  protected override readonly predictDecodeOptions: DecodeOptions = { finalLayerOnly: true };
   private readonly random: UniformSource;
 
   constructor(opts: DinoOptions) {
-    super();
     const o = checkDinoOptions(opts);
-    const d = (this.hiddenDim = o.hiddenDim);
-    this.numClasses = opts.numClasses;
-    this.numDecoderLayers = o.numDecoderLayers;
-    this.numQueries = o.numQueries;
-    this.numLevels = o.numFeatureLevels;
-    this.topK = opts.topK ?? 100;
+    super('dino', opts, o, 2048, (t) => new DinoTransformer({ ...t, numQueries: o.numQueries, numClasses: opts.numClasses }));
     this.lookForwardTwice = o.lookForwardTwice;
     this.denoising = { on: o.denoising, budget: o.dnNumber, labelNoise: o.dnLabelNoise, boxNoise: o.dnBoxNoise };
-    this.classNames = opts.classNames ?? Array.from({ length: this.numClasses }, (_, i) => String(i));
-    const seed = opts.seed;
-    this.random = opts.denoisingRandom ?? mulberry32((seed ?? 0) ^ 0x2545f491);
-    this.backbone = this.module('backbone', opts.backbone);
-    this.inputProj = this.moduleList('input_proj', inputProjections(opts.backbone.outChannels, this.numLevels, d, o.groupNormGroups, subSeed(seed, 1)));
-    this.transformer = this.module(
-      'transformer',
-      new DinoTransformer({
-        dModel: d, numHeads: o.numHeads, dimFeedforward: opts.dimFeedforward ?? 2048, dropout: opts.dropout ?? 0,
-        numLevels: this.numLevels, numPoints: o.numPoints, numEncoderLayers: opts.numEncoderLayers ?? 6, numDecoderLayers: this.numDecoderLayers,
-        numQueries: this.numQueries, numClasses: this.numClasses, seed: subSeed(seed, 2),
-      }),
-    );
-    const layers = Array.from({ length: this.numDecoderLayers }, (_, l) => l);
-    this.classEmbed = this.moduleList('class_embed', layers.map((l) => new Linear(d, this.numClasses, { seed: subSeed(seed, 40 + l) })));
-    this.bboxEmbed = this.moduleList('bbox_embed', layers.map((l) => new MLP(d, d, 4, 3, { seed: subSeed(seed, 60 + l) })));
+    this.random = opts.denoisingRandom ?? mulberry32((opts.seed ?? 0) ^ 0x2545f491);
     // The reference's label book: one row per class, plus one it never uses.
-    this.labelEnc = this.module('label_enc', new Embedding(this.numClasses + 1, d, { seed: subSeed(seed, 7) }));
-    this.classEmbed.forEach(initClassBiasToPrior);
-    this.bboxEmbed.forEach(zeroLastLayer);
-    this.criterion = new SetCriterion({ matcher: new HungarianMatcher(opts.matcher), ...opts.loss });
-  }
-
-  encode(images: tf.Tensor4D, masks: tf.Tensor3D): DeformableEncoded {
-    return tidyAny(() => {
-      const levels = this.backbone.forward(images, masks);
-      const input = flattenLevels(projectLevels(levels, masks, this.inputProj), this.transformer.levelEmbed);
-      const memory = this.transformer.encoder.forward(input.src, input.pos, input.shapes, input.validRatios, input.keepMask);
-      return { memory, mask: input.keepMask, pos: input.pos, featureSize: [...input.shapes[0]!] as [number, number], shapes: input.shapes, validRatios: input.validRatios };
-    });
+    this.labelEnc = this.module('label_enc', new Embedding(this.numClasses + 1, this.hiddenDim, { seed: subSeed(opts.seed, 7) }));
   }
 
   /** The top-Q encoder proposals of every image (mixed query selection) and the two-stage outputs. */
@@ -152,13 +99,8 @@ export class Dino extends SetPredictionDetector implements QueryGroupDetector {
     const enc = this.ownEncoded(encoded);
     const B = enc.memory.shape[0];
     return decodeQueryBlocks(this, 'dino', B, groups, options, (queries) => {
-      const batched = (t: tf.Tensor) => (t.rank === 2 ? tf.tile(tf.expandDims(t, 0), [B, 1, 1]) : t) as tf.Tensor3D;
-      const { hs, boxes } = this.transformer.decoder.forward(
-        batched(queries.content), batched(queries.anchors),
-        { memory: enc.memory, shapes: enc.shapes, validRatios: enc.validRatios, keepMask: enc.mask, blocks: queries.blocks, layout: queries.layout },
-        this.bboxEmbed,
-        { lookForwardTwice: this.lookForwardTwice, finalLayerOnly: options.finalLayerOnly },
-      );
+      const { tgt, anchors, memory } = this.decoderInputs(enc, queries);
+      const { hs, boxes } = this.transformer.decoder.forward(tgt, anchors, memory, this.bboxEmbed, { lookForwardTwice: this.lookForwardTwice, finalLayerOnly: options.finalLayerOnly });
       const keep = this.numDecoderLayers - hs.length;
       return { logits: hs.map((h, k) => this.classEmbed[keep + k]!.forward(h) as tf.Tensor3D), boxes };
     }, { detection, own });
@@ -209,11 +151,5 @@ export class Dino extends SetPredictionDetector implements QueryGroupDetector {
       losses,
       outputs: { encoded, memory: encoded.memory, masks: encoded.mask, pos: encoded.pos, detection: result.detection, groups: result.groups, denoising, interm },
     };
-  }
-
-  private ownEncoded(encoded: Encoded): DeformableEncoded {
-    const enc = encoded as DeformableEncoded;
-    if (!enc.shapes || !enc.validRatios) throw new DetkitError('INVALID_ARGUMENT', 'dino decode: needs the Encoded of its own encode() (level shapes and valid ratios)');
-    return enc;
   }
 }

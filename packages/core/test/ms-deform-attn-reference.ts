@@ -6,6 +6,7 @@
  * Gradients are float64 central differences of the same function. Also the test cases shared by
  * ms-deform-attn.test.ts (wasm, cpu) and webgpu-ms-deform-attn.test.ts. Not a test file.
  */
+import { randomValues } from './random-values.js';
 
 export interface MsCase {
   B: number;
@@ -78,19 +79,6 @@ export function referenceGradients(c: MsCase, eps = 1e-6): { value: Float64Array
   return { value: grad('value'), locations: grad('locations'), weights: grad('weights') };
 }
 
-/** Deterministic values in [-1, 1) (mulberry32: the generator of backend-helpers' randomValues, without its backend imports). */
-function randomValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 /**
  * Locations that exercise every branch: inside, the partly-outside band (pixel coordinate in

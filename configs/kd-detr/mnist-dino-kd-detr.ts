@@ -5,7 +5,7 @@
 // denoising groups and matching queries, isolated from both; the teacher runs in eval mode, without
 // denoising. DINO's queries are selected per image, so the specific points are the teacher's 50
 // selected anchors of each image (anchors only: zero content for both models). Teacher: the
-// shipped checkpoint (AP 0.784 at iteration 2000 of its schedule; checkpoints/README.md).
+// shipped checkpoint (AP 0.857; checkpoints/README.md).
 // Run from the repo root: npx detkit distill configs/kd-detr/mnist-dino-kd-detr.ts
 import { defineConfig } from '@detkit/core/config';
 import { KD_DETR_LOSS } from '../_base/kd-detr-loss.js';

@@ -9,7 +9,8 @@
 #                                    #   torch-student.json, torch-teacher.json, torch.log,
 #                                    #   summary.txt, nvidia-smi.txt
 # With the session's device tool:   run(command="bash bench/gpu-host.sh run", carry=[".gpu", ".gl"])
-# Env for `run`: BENCH_ITERS (default 10), VK_DRIVER_FILES (default: NVIDIA's ICD), TORCH_ITERS (20).
+# Env for `run`: BENCH_ITERS (default 10), VK_DRIVER_FILES (default: NVIDIA's ICD), TORCH_ITERS (20),
+# DETKIT_TIMEOUT (seconds for the detkit bench, default 420), BENCH_GPU_MODELS (dab | all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,12 +31,16 @@ prepare() {
   npx esbuild bench/gpu.ts --bundle --platform=node --format=esm --conditions=source --external:webgpu \
     --ignore-annotations --log-level=warning --outfile=.gpu/bench-gpu.mjs \
     --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
+  # Native modules do not travel: bench/gpu.ts must not reach the dataset code (sharp).
+  if grep -q 'sharp' .gpu/bench-gpu.mjs; then echo "bench-gpu.mjs bundles sharp (a native module the host lacks)" >&2; exit 1; fi
+  xz -T2 -6 .gpu/bench-gpu.mjs # 8 MB -> 1 MB: the working tree that travels is capped at 64 MiB
   cp bench/torch_dab_detr.py .gpu/
-  # The Vulkan loader, as a .deb for amd64 (the host has the NVIDIA driver but no libvulkan1).
+  # The Vulkan loader and glvnd, as .debs for amd64 (the host has the NVIDIA driver but neither).
   mkdir -p /tmp/gpu-host-apt/partial
   local o=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/gpu-host-apt)
   apt-get "${o[@]}" update -qq
-  (cd .gl && apt-get "${o[@]}" download libvulkan1 >/dev/null)
+  # NVIDIA's Vulkan ICD is libGLX_nvidia.so.0, which needs glvnd's libraries to create an instance.
+  (cd .gl && apt-get "${o[@]}" download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 >/dev/null)
   du -sh .gpu .gl
 }
 
@@ -46,24 +51,29 @@ run() {
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
   export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+  export __EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json}
   cd .gpu
   [ -x node ] || { xz -dc node.xz > node && chmod +x node; }
   local dawn=node_modules/webgpu/dist/linux-x64/dawn.node
   [ -f "$dawn" ] || xz -dc "$dawn.xz" > "$dawn"
+  [ -f bench-gpu.mjs ] || xz -dc bench-gpu.mjs.xz > bench-gpu.mjs
   (nvidia-smi || true) > "$out/nvidia-smi.txt" 2>&1
-  echo "== detkit (tfjs WebGPU on Dawn)"
-  BENCH_GPU_JSON="$out/detkit.json" BENCH_ITERS=${BENCH_ITERS:-10} ./node bench-gpu.mjs 2>&1 | grep -v '^ \|^Warning: \|^$' | tee "$out/detkit.log" || true
+  # PyTorch first: it is quick, and its figures survive a detkit run cut short by DETKIT_TIMEOUT.
   echo "== PyTorch"
   python3 torch_dab_detr.py --iters "${TORCH_ITERS:-20}" --json "$out/torch-student.json" 2>&1 | tee "$out/torch.log" || true
   python3 torch_dab_detr.py --teacher --iters "${TORCH_ITERS:-20}" --json "$out/torch-teacher.json" 2>&1 | tee -a "$out/torch.log" || true
+  echo "== detkit (tfjs WebGPU on Dawn)"
+  # The whole output goes to detkit.log; the console skips Dawn's indented warnings.
+  BENCH_GPU_JSON="$out/detkit.json" BENCH_ITERS=${BENCH_ITERS:-10} timeout "${DETKIT_TIMEOUT:-420}" ./node bench-gpu.mjs > "$out/detkit.log" 2>&1 || echo "bench-gpu.mjs exited $?"
+  grep -v '^Warning: \|^$' "$out/detkit.log" | grep -v '^    at \|^ *- ' || true
   ./node -e '
     const fs = require("fs"); const dir = process.argv[1]; const read = (f) => { try { return JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8")); } catch { return undefined; } };
     const d = read("detkit.json"); const t = [read("torch-student.json"), read("torch-teacher.json")].filter(Boolean).flatMap((x) => x.rows);
-    const lines = [`detkit: ${d ? d.where : "no figures"}`, "model    batch        detkit ms/it  torch ms/it  ratio  detkit ms/img  torch ms/img  dispatches  host reads"];
+    const lines = [`detkit: ${d ? d.where : "no figures"}`, "model              batch        detkit ms/it  torch ms/it  ratio  detkit ms/img  torch ms/img  dispatches  host reads"];
     for (const r of d ? d.rows : []) {
       const p = t.find((x) => x.model === r.model && x.batch === r.batch && x.size === r.size);
       const ratio = p ? (r.msPerIter / p.msPerIter).toFixed(1) + "x" : "-";
-      lines.push([r.model.padEnd(8), `${r.batch}x${r.size}x${r.size}`.padEnd(12), r.msPerIter.toFixed(1).padStart(12), (p ? p.msPerIter.toFixed(1) : "-").padStart(12), ratio.padStart(6), r.msPerImage.toFixed(2).padStart(14), (p ? p.msPerImage.toFixed(2) : "-").padStart(13), String(r.perStep.dispatches).padStart(11), String(r.perStep.reads).padStart(11)].join(" "));
+      lines.push([r.model.padEnd(18), `${r.batch}x${r.size}x${r.size}`.padEnd(12), r.msPerIter.toFixed(1).padStart(12), (p ? p.msPerIter.toFixed(1) : "-").padStart(12), ratio.padStart(6), r.msPerImage.toFixed(2).padStart(14), (p ? p.msPerImage.toFixed(2) : "-").padStart(13), String(r.perStep.dispatches).padStart(11), String(r.perStep.reads).padStart(11)].join(" "));
     }
     fs.writeFileSync(`${dir}/summary.txt`, lines.join("\n") + "\n"); console.log(lines.join("\n"));
   ' "$out"

@@ -1,4 +1,5 @@
-// The DAB-DETR student and teacher on the webgpu backend, through the runner's own training step
+// The DAB-DETR student and teacher (on a hardware GPU also the Deformable DETR and DINO students,
+// and the WGSL deformable-attention kernels against composed ops) on the webgpu backend, through the runner's own training step
 // (forward, asynchronous matching read, backward, one readout, clipping, AdamW): ms per training
 // iteration, ms per inference image, and per step the tfjs kernels run, GPU programs dispatched,
 // queue submits and device->host reads.
@@ -19,9 +20,28 @@ import {
 import { registerDetectors } from '@detkit/detectors';
 import student from '../configs/dab-detr/mnist-student.js';
 import teacher from '../configs/dab-detr/mnist-teacher.js';
+import deformableStudent from '../configs/deformable-detr/mnist-student.js';
+import dinoStudent from '../configs/dino/mnist-student.js';
+import { kernelTable } from './ms-deform-attn-calls.js';
 import { countStepCosts, type StepCounts } from './step-counters.js';
 
-const CONFIGS = [['student', student], ['teacher', teacher]] as const;
+type RawConfig = Record<string, unknown> & { model: unknown; train: Record<string, unknown> & { optimizer: Record<string, unknown> } };
+
+/**
+ * A config that `extends` another, resolved without reading files (so the bundle for a bare GPU
+ * host needs none): the child's model, and its optimizer keys over the parent's.
+ */
+function extending(parent: RawConfig, child: RawConfig): RawConfig {
+  const { extends: _, ...own } = child;
+  return { ...parent, ...own, model: child.model, train: { ...parent.train, ...own.train, optimizer: { ...parent.train.optimizer, ...child.train.optimizer } } };
+}
+
+/** DAB-DETR (the PyTorch reference's model) always; Deformable DETR and DINO on hardware or BENCH_GPU_MODELS=all. */
+const DAB_CONFIGS: ReadonlyArray<readonly [string, unknown]> = [['student', student], ['teacher', teacher]];
+const MORE_CONFIGS: ReadonlyArray<readonly [string, unknown]> = [
+  ['deformable-student', deformableStudent],
+  ['dino-student', extending(deformableStudent as RawConfig, dinoStudent as RawConfig)],
+];
 const SIZES: ReadonlyArray<{ batch: number; size: number }> = [
   { batch: 8, size: 64 },
   { batch: 32, size: 256 },
@@ -64,7 +84,7 @@ export interface GpuRow {
 }
 
 async function measure(name: string, raw: unknown, batch: number, size: number, iters: number, warmup: number): Promise<GpuRow> {
-  const config = validateConfig(raw, `configs/dab-detr/mnist-${name}.ts`);
+  const config = validateConfig(raw, `bench gpu: ${name}`);
   const registry = createRegistry(createServices({ logger: silentLogger, seed: config.seed, backend: tf.getBackend() }).services);
   registerDetectors(registry.pluginContext('@detkit/detectors'));
   const model = await registry.build<Model>('detector', config.model);
@@ -139,15 +159,25 @@ export async function run(): Promise<GpuRow[]> {
   const iters = Number(process.env['BENCH_ITERS'] ?? (software ? 1 : 10));
   const warmup = software ? 1 : 2; // shader compilation and buffer pools fill on the first iterations
   const sizes = all ? SIZES : SIZES.slice(0, 1);
+  const moreModels = process.env['BENCH_GPU_MODELS'] === 'all' || (!software && process.env['BENCH_GPU_MODELS'] !== 'dab');
+  const configs = moreModels ? [...DAB_CONFIGS, ...MORE_CONFIGS] : DAB_CONFIGS;
   const where = adapter ? `webgpu on ${adapter.vendor} ${adapter.architecture} (${adapter.description})` : selected.name;
   console.log(`backend: ${selected.reason}`);
   if (!all) console.log(`${where} is not a hardware GPU: only batch 8 of 64x64 (BENCH_GPU_CASES=all for the rest)`);
   const rows: GpuRow[] = [];
+  const failures: string[] = [];
   for (const { batch, size } of sizes) {
-    for (const [name, cfg] of CONFIGS) rows.push(await measure(name, cfg, batch, size, iters, warmup));
+    for (const [name, cfg] of configs) {
+      // One model failing (on an adapter not tried before) must not lose the other figures.
+      try {
+        rows.push(await measure(name, cfg, batch, size, iters, warmup));
+      } catch (e) {
+        failures.push(`${name} ${batch}x${size}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+      }
+    }
   }
   printTable(
-    `DAB-DETR, ${where}; the runner's training step (AdamW, clip 0.1); median of ${iters} iterations after ${warmup}; counts per training step`,
+    `${moreModels ? 'DAB-DETR, Deformable DETR and DINO' : 'DAB-DETR'}, ${where}; the runner's training step (AdamW, clip 0.1); median of ${iters} iterations after ${warmup}; counts per training step`,
     [
       ['model', 'batch', 'params', 'ms/train iter', 'ms/image infer', 'tfjs kernels', 'GPU dispatches', 'submits', 'host reads', 'tensors flat'],
       ...rows.map((r) => [r.model, `${r.batch}x${r.size}x${r.size}`, r.params.toLocaleString('en-US'), fmt(r.msPerIter), fmt(r.msPerImage), String(r.perStep.kernels), String(r.perStep.dispatches), String(r.perStep.submits), String(r.perStep.reads), r.tensorsFlat ? 'yes' : 'NO']),
@@ -157,8 +187,11 @@ export async function run(): Promise<GpuRow[]> {
     if (r.perStep.dispatches === 0) continue;
     console.log(`  ${r.model} ${r.batch}x${r.size}: dispatches by tfjs kernel: ${r.topDispatches.slice(0, 14).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   }
+  for (const f of failures) console.log(`  failed: ${f}`);
   const json = process.env['BENCH_GPU_JSON'];
-  if (json) writeFileSync(json, JSON.stringify({ where, backend: selected.reason, iters, rows }, null, 2) + '\n');
+  if (json) writeFileSync(json, JSON.stringify({ where, backend: selected.reason, iters, rows, failures }, null, 2) + '\n');
+  // The WGSL deformable-attention kernels against the composed tfjs ops (bench/deformable.ts).
+  if (moreModels) await kernelTable(selected.name);
   return rows;
 }
 

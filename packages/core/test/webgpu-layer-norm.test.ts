@@ -11,6 +11,7 @@ import {
   LAYER_NORM_GRAD_BETA_KERNEL, LAYER_NORM_GRAD_GAMMA_KERNEL, LAYER_NORM_GRAD_X_KERNEL, LAYER_NORM_KERNEL, hasFusedLayerNorm,
 } from '../src/backend/layer-norm.js';
 import { registerTfjsGradients } from '../src/backend/gradients.js';
+import { installWebGpuKernels } from '../src/backend/webgpu/install.js';
 import { probeBackend, selectBackend } from '../src/backend/select-backend.js';
 import { LayerNorm } from '../src/nn/index.js';
 import { silentLogger } from '../src/util/logger.js';
@@ -142,6 +143,7 @@ test('cpu: LayerNorm.forward is the composed formula bit for bit (no fused kerne
     const want = await tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), ln.weight!), ln.bias!).data();
     t.deepEqual(Array.from(got), Array.from(want));
     const info = await tf.profile(() => ln.forward(x));
+    tf.dispose(info.result as tf.Tensor);
     t.false(info.kernels.some((k) => k.name.startsWith('DetkitLayerNorm')), 'no fused kernel on cpu');
   } finally {
     if (prev) await tf.setBackend(prev);
@@ -235,5 +237,30 @@ if (!probe.ok) {
       backend.runWebGPUProgram = original;
       tf.dispose([x, dOut]);
     }
+  });
+
+  test.serial('DETKIT_WEBGPU_FUSED=0 leaves the kernels out: LayerNorm takes the composed ops on webgpu', async (t) => {
+    const names = [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_X_KERNEL, LAYER_NORM_GRAD_GAMMA_KERNEL, LAYER_NORM_GRAD_BETA_KERNEL];
+    const prev = process.env['DETKIT_WEBGPU_FUSED'];
+    for (const k of names) tf.unregisterKernel(k, 'webgpu');
+    process.env['DETKIT_WEBGPU_FUSED'] = '0';
+    const ln = new LayerNorm(8);
+    const x = tf.tensor(randomValues(24, 3), [3, 8]);
+    try {
+      const changed = installWebGpuKernels();
+      t.false(changed.some((k) => k.startsWith('DetkitLayerNorm')), changed.join(', '));
+      t.false(hasFusedLayerNorm('webgpu'));
+      const info = await tf.profile(() => ln.forward(x));
+      tf.dispose(info.result as tf.Tensor);
+      const ran = info.kernels.map((k) => k.name);
+      t.false(ran.some((k) => k.startsWith('DetkitLayerNorm')), ran.join(', '));
+      t.true(ran.includes('Rsqrt'), ran.join(', '));
+    } finally {
+      if (prev === undefined) delete process.env['DETKIT_WEBGPU_FUSED'];
+      else process.env['DETKIT_WEBGPU_FUSED'] = prev;
+      installWebGpuKernels();
+      tf.dispose([x, ln.weight!, ln.bias!]);
+    }
+    t.true(hasFusedLayerNorm('webgpu'), 'reinstalled');
   });
 }

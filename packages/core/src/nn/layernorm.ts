@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedLayerNorm } from '../backend/layer-norm.js';
 import { DetkitError } from '../errors.js';
 import { Module } from './module.js';
 
@@ -7,7 +8,11 @@ export interface LayerNormOptions {
   elementwiseAffine?: boolean;
 }
 
-/** torch.nn.LayerNorm over the trailing `normalizedShape` dims (biased variance, as PyTorch). */
+/**
+ * torch.nn.LayerNorm over the trailing `normalizedShape` dims (biased variance, as PyTorch).
+ * Over the last axis with weight and bias, on a backend with the fused kernel (webgpu), one
+ * program forward and three backward (../backend/layer-norm.ts); elsewhere composed tfjs ops.
+ */
 export class LayerNorm extends Module {
   readonly weight?: tf.Variable;
   readonly bias?: tf.Variable;
@@ -28,6 +33,10 @@ export class LayerNorm extends Module {
     const k = this.normalizedShape.length;
     if (!tf.util.arraysEqual(x.shape.slice(x.rank - k), this.normalizedShape)) {
       throw new DetkitError('INVALID_ARGUMENT', `LayerNorm: input shape [${x.shape}] does not end with [${this.normalizedShape}]`);
+    }
+    if (k === 1 && this.weight && this.bias) {
+      const fused = fusedLayerNorm(x, this.weight, this.bias, this.eps);
+      if (fused) return fused;
     }
     return tf.tidy(() => {
       const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);

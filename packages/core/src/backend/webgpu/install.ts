@@ -10,6 +10,8 @@ import { sumSquaresWebGpu } from './sum-squares.js';
 import { makeChunkedAddN } from './add-n.js';
 import { MS_DEFORM_ATTN_GRAD_KERNEL, MS_DEFORM_ATTN_KERNEL } from '../ms-deform-attn/kernels.js';
 import { msDeformAttnGradWebGpu, msDeformAttnWebGpu } from './ms-deform-attn.js';
+import { LAYER_NORM_GRAD_BETA_KERNEL, LAYER_NORM_GRAD_GAMMA_KERNEL, LAYER_NORM_GRAD_X_KERNEL, LAYER_NORM_KERNEL } from '../layer-norm.js';
+import { layerNormGradBetaWebGpu, layerNormGradGammaWebGpu, layerNormGradXWebGpu, layerNormWebGpu } from './layer-norm.js';
 
 const MARK = Symbol.for('detkit.webgpuKernel');
 type Marked = KernelFunc & { [MARK]?: true };
@@ -44,5 +46,10 @@ export function installWebGpuKernels(): string[] {
   // Deformable attention: 1 dispatch forward and 4 backward, where the composed ops take dozens.
   if (add(MS_DEFORM_ATTN_KERNEL, msDeformAttnWebGpu)) changed.push(MS_DEFORM_ATTN_KERNEL);
   if (add(MS_DEFORM_ATTN_GRAD_KERNEL, msDeformAttnGradWebGpu)) changed.push(MS_DEFORM_ATTN_GRAD_KERNEL);
+  // LayerNorm over the last axis: 1 dispatch forward and 3 backward, where the composed ops take ~35.
+  if (add(LAYER_NORM_KERNEL, layerNormWebGpu)) changed.push(LAYER_NORM_KERNEL);
+  if (add(LAYER_NORM_GRAD_X_KERNEL, layerNormGradXWebGpu)) changed.push(LAYER_NORM_GRAD_X_KERNEL);
+  if (add(LAYER_NORM_GRAD_GAMMA_KERNEL, layerNormGradGammaWebGpu)) changed.push(LAYER_NORM_GRAD_GAMMA_KERNEL);
+  if (add(LAYER_NORM_GRAD_BETA_KERNEL, layerNormGradBetaWebGpu)) changed.push(LAYER_NORM_GRAD_BETA_KERNEL);
   return changed;
 }

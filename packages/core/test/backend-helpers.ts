@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs'; // registers the gradients (tfjs-core alone has none)
 import { installWasmKernels } from '../src/backend/index.js';
 import { randomValues } from './random-values.js';
+import { relativeError } from './relative-error.js';
 
 export { randomValues };
 
@@ -33,17 +34,7 @@ export function runOn(backend: 'wasm' | 'cpu', fn: () => tf.Tensor | tf.Tensor[]
   }
 }
 
-/** max |a - b| / max |b|: error relative to the reference's scale. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
+export { relativeError } from './relative-error.js';
 
 /** Worst relative error between wasm and cpu over all outputs (Infinity on a shape mismatch). */
 export function wasmVsCpu(fn: () => tf.Tensor | tf.Tensor[]): { error: number; shapes: number[][] } {

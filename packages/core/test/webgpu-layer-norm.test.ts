@@ -16,6 +16,7 @@ import { probeBackend, selectBackend } from '../src/backend/select-backend.js';
 import { LayerNorm } from '../src/nn/index.js';
 import { silentLogger } from '../src/util/logger.js';
 import { randomValues } from './random-values.js';
+import { relativeError } from './relative-error.js';
 
 const probe = await probeBackend('webgpu');
 const TOL = 1e-5;
@@ -102,19 +103,8 @@ async function run(c: Case): Promise<Result> {
   return { y: data[0]!, x: data[1]!, weight: data[2]!, bias: data[3]! };
 }
 
-/** max |got - want| / max |want|. */
-function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  if (got.length !== want.length) return Infinity;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
 
-const errors = (got: Result, want: Result) => Object.fromEntries(KEYS.map((k) => [k, relError(got[k], want[k])])) as Record<keyof Result, number>;
+const errors = (got: Result, want: Result) => Object.fromEntries(KEYS.map((k) => [k, relativeError(got[k], want[k])])) as Record<keyof Result, number>;
 const fmt = (e: Record<string, number>) => Object.entries(e).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ');
 
 async function onCpu<T>(f: () => Promise<T>): Promise<T> {

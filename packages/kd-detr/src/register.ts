@@ -83,9 +83,19 @@ export function registerKdDetr(ctx: PluginContext): void {
     },
     { description: 'KD-DETR general points: random pre-sigmoid N(mean, std) anchors, resampled every iteration (seeded by a hash of run seed and iteration)' },
   );
-  ctx.register<QuerySampler>('sampler', 'specific', (params) => new SpecificSampler({ name: new Params('sampler specific', params, ['name']).string('name') }), {
-    description: "KD-DETR specific points: the teacher's own learned anchors, detached",
-  });
+  ctx.register<QuerySampler>(
+    'sampler',
+    'specific',
+    (params) => {
+      const p = new Params('sampler specific', params, ['name', 'content']);
+      const content = p.string('content', 'zeros');
+      if (content !== 'zeros' && content !== 'learned') {
+        throw new DetkitError('CONFIG_INVALID', `sampler specific.content must be 'zeros' or 'learned', got ${JSON.stringify(content)}`, { key: 'sampler specific.content' });
+      }
+      return new SpecificSampler({ name: p.string('name'), content });
+    },
+    { description: "KD-DETR specific points: the teacher's own learned anchors, detached; content 'learned' decodes them with each model's own query content (DINO)" },
+  );
   ctx.register<QuerySampler>(
     'sampler',
     'proposals',

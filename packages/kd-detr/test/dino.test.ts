@@ -7,7 +7,11 @@ import '@tensorflow/tfjs';
 import { type Hook } from '@detkit/core';
 import type { Dino, QueryGroup, QueryGroupDetector } from '@detkit/detectors';
 import { KdDetrHook } from '../src/kd-detr.js';
-import { changedSince, recordIterations, snapshot, testRegistry, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
+import { resolveKdLossOptions } from '../src/loss/kd-loss.js';
+import { ConsistentPointsDistillation } from '../src/methods/consistent-points.js';
+import { teacherAtAnchors } from '../src/methods/teacher-points.js';
+import { SpecificSampler } from '../src/samplers/specific.js';
+import { changedSince, recordIterations, snapshot, testRegistry, tinyBatch, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');
@@ -62,4 +66,57 @@ test.serial('KD-DETR DINO -> DINO runs end to end: kd terms per group and layer,
   hook.dispose();
   runner.dispose();
   student.dispose();
+});
+
+test.serial("specific content 'learned': at its own anchors a DINO teacher's targets are its detection outputs (to 1e-5), which zero content is not; DAB-DETR, without content, is unchanged", async (t) => {
+  const { registry } = await testRegistry();
+  const batch = tinyBatch(2, 16, 3);
+  const finalOf = (o: { logits: tf.Tensor3D[]; boxes: tf.Tensor3D[] }) => [o.logits[o.logits.length - 1]!, o.boxes[o.boxes.length - 1]!];
+  const maxDiff = (a: tf.Tensor[], b: tf.Tensor[]) => Math.max(...a.map((x, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(x, b[i]!))).dataSync()[0]!)));
+  for (const [kind, model] of [['dino', tinyDino({ seed: 11, hiddenDim: 24, numQueries: 5 })], ['dab-detr', tinyModel({ seed: 11, hiddenDim: 24, numQueries: 5 })]] as const) {
+    const teacher = await registry.build<QueryGroupDetector>('detector', model);
+    teacher.eval();
+    const before = tf.memory().numTensors;
+    const [learned, zeros] = tf.tidy(() => {
+      const encoded = teacher.encode(batch.images, batch.masks);
+      const own = teacher.detectionQueries(encoded);
+      const detection = finalOf(teacher.decode(encoded, [], { detection: true }).detection);
+      const [l, z] = teacherAtAnchors(teacher, encoded, [own.anchors, own.anchors], ['learned', 'zeros']);
+      return [maxDiff([l!.logits, l!.boxes], detection), maxDiff([z!.logits, z!.boxes], detection)];
+    }) as unknown as [number, number];
+    t.is(tf.memory().numTensors, before, `${kind}: no tensors left`);
+    t.true(learned < 1e-5, `${kind}: learned content = detection outputs (max diff ${learned})`);
+    if (kind === 'dino') t.true(zeros > 1e-3, `dino: zero content differs from its detections (max diff ${zeros})`);
+    else t.is(zeros, learned, 'dab-detr has no content: both are the anchors alone');
+    teacher.dispose();
+  }
+});
+
+test.serial("specific content 'learned' with DINO on both sides: the student's content rows (tgt_embed) get a gradient from the distillation (none with zeros); five teacher points on four student rows", async (t) => {
+  const { registry } = await testRegistry();
+  const teacher = await registry.build<QueryGroupDetector>('detector', tinyDino({ seed: 11, hiddenDim: 24, numQueries: 5 }));
+  teacher.eval();
+  const batch = tinyBatch(2, 16, 4);
+  const grads: Record<string, number> = {};
+  for (const content of ['zeros', 'learned'] as const) {
+    const student = await registry.build<QueryGroupDetector>('detector', tinyDino({ numQueries: 4 }));
+    student.train();
+    const method = new ConsistentPointsDistillation([new SpecificSampler({ content })], resolveKdLossOptions());
+    const tgt = student.trainableParameters().find(([n]) => n === 'transformer.tgt_embed.weight')![1];
+    const prepared = await method.prepare({ teacher, batch, iter: 0 });
+    const before = tf.memory().numTensors;
+    const { value, grads: g } = tf.variableGrads(() => {
+      const { outputs } = student.forwardTrain(batch);
+      // tgt * 0 ties the variable to the loss (tfjs refuses a loss that does not read it) and adds an exact 0 to its gradient.
+      return tf.addN([...Object.values(method.losses({ student, outputs, prepared, batch })), tf.mul(tf.sum(tgt), 0)]) as tf.Scalar;
+    }, [tgt]);
+    grads[content] = tf.tidy(() => tf.sum(tf.abs(g[tgt.name]!)).dataSync()[0]!);
+    tf.dispose([value, g[tgt.name]!]);
+    t.is(tf.memory().numTensors, before, `${content}: no tensors left by the step`);
+    prepared.dispose();
+    student.dispose();
+  }
+  t.true(grads['learned']! > 0, `learned: |d KD / d tgt_embed| = ${grads['learned']}`);
+  t.is(grads['zeros'], 0, 'zeros: the distillation queries do not read the content rows');
+  teacher.dispose();
 });

@@ -63,3 +63,13 @@ test('specific points equal the teacher anchors and are detached from any gradie
   const { grads } = tf.variableGrads(() => tf.sum(tf.mul(s.sample({ iter: 0, teacherAnchors: v }), 3)) as tf.Scalar, [v]);
   t.deepEqual(Array.from(grads[v.name]!.dataSync()), new Array(8).fill(0));
 });
+
+test("sampler 'specific': content defaults to 'zeros'; 'learned' is kept; anything else fails naming the key", async (t) => {
+  const { testRegistry } = await import('./helpers.js');
+  const { registry } = await testRegistry();
+  t.is((await registry.build<SpecificSampler>('sampler', { type: 'specific' })).content, 'zeros');
+  t.is((await registry.build<SpecificSampler>('sampler', { type: 'specific', content: 'learned' })).content, 'learned');
+  const e = await t.throwsAsync(registry.build('sampler', { type: 'specific', content: 'teacher' }));
+  t.regex(e!.message, /sampler specific\.content must be 'zeros' or 'learned', got "teacher"/);
+  t.like(e, { code: 'CONFIG_INVALID', details: { key: 'sampler specific.content' } });
+});

@@ -9,6 +9,7 @@ import { isProposalSampler } from '../samplers/proposals.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
 import { teacherPoints } from './teacher-points.js';
 import type { PointAnchors } from '../samplers/sampler.js';
+import { pointGroup } from './point-group.js';
 
 /** Per iteration: the shared anchors of every group and the teacher's final-layer outputs there. */
 export interface PreparedPoints extends Prepared {
@@ -70,7 +71,8 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
     if (!outputs?.encoded) {
       throw new DetkitError('MODEL_CONTRACT', 'kd-detr: the student\'s forwardTrain did not expose outputs.encoded (query-group contract rule 5)');
     }
-    const { groups } = student.decode(outputs.encoded, prepared.groups.map((g): QueryGroup => ({ anchors: g.anchors })), { detection: false });
+    const { encoded } = outputs;
+    const { groups } = student.decode(encoded, prepared.groups.map((g, i): QueryGroup => pointGroup(student, encoded, g.anchors, this.samplers[i]!.content)), { detection: false });
     return kdGroupsLosses(prepared.groups.map((g, i) => ({ name: g.name, teacher: g.teacher, student: groups[i]!, global: g.global })), this.loss);
   }
 

@@ -3,7 +3,8 @@ import type { Batch } from '@detkit/core';
 import type { Encoded, QueryGroup, QueryGroupDetector } from '@detkit/detectors';
 import { DetkitError } from '@detkit/core';
 import type { PointOutputs } from '../loss/kd-loss.js';
-import type { PointAnchors, QuerySampler } from '../samplers/sampler.js';
+import type { PointAnchors, PointContent, QuerySampler } from '../samplers/sampler.js';
+import { pointGroup } from './point-group.js';
 
 /**
  * Every sampler's anchors of this iteration (pre-sigmoid, `[M,4]` shared by the batch or
@@ -37,16 +38,22 @@ export function teacherPoints(
   return tf.tidy(() => {
     const encoded = teacher.encode(batch.images, batch.masks);
     const anchors = samplers.length ? sampleAnchors(samplers, iter, teacher.detectionQueries(encoded).anchors, batch.images.shape[0]) : [];
-    const outputs = teacherAtAnchors(teacher, encoded, anchors);
+    const outputs = teacherAtAnchors(teacher, encoded, anchors, samplers.map((s) => s.content));
     return { anchors, outputs, ...(keepEncoded ? { encoded } : {}) } as unknown as tf.TensorContainer;
   }) as unknown as { anchors: PointAnchors[]; outputs: PointOutputs[]; encoded?: Encoded };
 }
 
-/** The teacher's final-layer outputs at each set of anchors, in one batched decode of `encoded` (no detection queries). */
-export function teacherAtAnchors(teacher: QueryGroupDetector, encoded: Encoded, anchors: readonly PointAnchors[]): PointOutputs[] {
+/**
+ * The teacher's final-layer outputs at each set of anchors, in one batched decode of `encoded` (no
+ * detection queries); `contents[i]` is set i's query content (default 'zeros', see pointGroup).
+ */
+export function teacherAtAnchors(
+  teacher: QueryGroupDetector, encoded: Encoded, anchors: readonly PointAnchors[], contents: ReadonlyArray<PointContent | undefined> = [],
+): PointOutputs[] {
   if (anchors.length === 0) return [];
   return tf.tidy(() => {
-    const { groups } = teacher.decode(encoded, anchors.map((a): QueryGroup => ({ anchors: a })), { detection: false, finalLayerOnly: true });
+    const points = anchors.map((a, i): QueryGroup => pointGroup(teacher, encoded, a, contents[i]));
+    const { groups } = teacher.decode(encoded, points, { detection: false, finalLayerOnly: true });
     return groups.map((g) => {
       const last = g.logits.length - 1;
       return { logits: g.logits[last]!, boxes: g.boxes[last]! };

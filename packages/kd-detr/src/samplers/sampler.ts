@@ -18,9 +18,20 @@ export interface SamplerContext {
   teacherAnchors: PointAnchors;
 }
 
+/**
+ * The content part of a distillation query. 'zeros' (DAB-DETR's content init; the default): the
+ * points are anchors only. 'learned': each model decodes point i with its own detection-query
+ * content, row i mod Q of `detectionQueries(encoded).content` (zeros for a model without content,
+ * as DAB-DETR and Deformable DETR here), so at its own anchors a DINO teacher's targets are its
+ * detection outputs; the student's content rows learn from the distillation too.
+ */
+export type PointContent = 'zeros' | 'learned';
+
 export interface QuerySampler {
   /** Short name used in loss-term names, e.g. `general` -> `loss_kd_general_cls`. */
   readonly name: string;
+  /** Content of this sampler's queries (default 'zeros'). */
+  readonly content?: PointContent;
   /** Returns a new tensor the caller owns (dispose it). */
   sample(ctx: SamplerContext): PointAnchors;
 }

@@ -4,7 +4,7 @@ import type { Encoded, QueryGroup, QueryGroupDetector } from '@detkit/detectors'
 import { DetkitError } from '@detkit/core';
 import type { PointOutputs } from '../loss/kd-loss.js';
 import type { PointAnchors, PointContent, QuerySampler } from '../samplers/sampler.js';
-import { pointGroup } from './point-group.js';
+import { memoised, pointGroup } from './point-group.js';
 
 /**
  * Every sampler's anchors of this iteration (pre-sigmoid, `[M,4]` shared by the batch or
@@ -37,22 +37,25 @@ export function teacherPoints(
 ): { anchors: PointAnchors[]; outputs: PointOutputs[]; encoded?: Encoded } {
   return tf.tidy(() => {
     const encoded = teacher.encode(batch.images, batch.masks);
-    const anchors = samplers.length ? sampleAnchors(samplers, iter, teacher.detectionQueries(encoded).anchors, batch.images.shape[0]) : [];
-    const outputs = teacherAtAnchors(teacher, encoded, anchors, samplers.map((s) => s.content));
+    const own = teacher.detectionQueries(encoded); // its anchors feed the specific sampler, its content 'learned' points
+    const anchors = samplers.length ? sampleAnchors(samplers, iter, own.anchors, batch.images.shape[0]) : [];
+    const outputs = teacherAtAnchors(teacher, encoded, anchors, samplers.map((s) => s.content), own);
     return { anchors, outputs, ...(keepEncoded ? { encoded } : {}) } as unknown as tf.TensorContainer;
   }) as unknown as { anchors: PointAnchors[]; outputs: PointOutputs[]; encoded?: Encoded };
 }
 
 /**
  * The teacher's final-layer outputs at each set of anchors, in one batched decode of `encoded` (no
- * detection queries); `contents[i]` is set i's query content (default 'zeros', see pointGroup).
+ * detection queries); `contents[i]` is set i's query content (default 'zeros', see pointGroup),
+ * `own` the teacher's `detectionQueries(encoded)` where the caller has it already.
  */
 export function teacherAtAnchors(
-  teacher: QueryGroupDetector, encoded: Encoded, anchors: readonly PointAnchors[], contents: ReadonlyArray<PointContent | undefined> = [],
+  teacher: QueryGroupDetector, encoded: Encoded, anchors: readonly PointAnchors[], contents: ReadonlyArray<PointContent | undefined> = [], own?: QueryGroup,
 ): PointOutputs[] {
   if (anchors.length === 0) return [];
   return tf.tidy(() => {
-    const points = anchors.map((a, i): QueryGroup => pointGroup(teacher, encoded, a, contents[i]));
+    const ownQueries = memoised(() => own ?? teacher.detectionQueries(encoded));
+    const points = anchors.map((a, i): QueryGroup => pointGroup(a, contents[i], ownQueries));
     const { groups } = teacher.decode(encoded, points, { detection: false, finalLayerOnly: true });
     return groups.map((g) => {
       const last = g.logits.length - 1;

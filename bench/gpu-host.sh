@@ -8,11 +8,15 @@
 #   bash bench/gpu-host.sh run       # there: writes $OUT (default .gpu/out): detkit.json/.log,
 #                                    #   torch-student.json, torch-teacher.json, torch.log,
 #                                    #   summary.txt, nvidia-smi.txt
+#   bash bench/gpu-host.sh probe     # there: one student step under variants (probe-*.json/.log,
+#                                    #   probe-summary.txt) and a CPU profile (prof/)
+#   bash bench/gpu-host.sh all       # run, then probe
 # With the session's device tool:   run(command="bash bench/gpu-host.sh run", carry=[".gpu", ".gl"])
 # Env for `run`: BENCH_ITERS (default 10), VK_DRIVER_FILES (default: NVIDIA's ICD), TORCH_ITERS (20),
 # DETKIT_TIMEOUT (seconds for the detkit bench, default 420), BENCH_GPU_MODELS (dab | all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 
 prepare() {
   local exclude
@@ -44,10 +48,9 @@ prepare() {
   du -sh .gpu .gl
 }
 
-run() {
-  local out=${OUT:-.gpu/out}
-  mkdir -p "$out"
-  out=$(cd "$out" && pwd)
+# On the host: the Vulkan loader and glvnd installed, node, Dawn and the bundle unpacked; cwd .gpu.
+host_setup() {
+  cd "$ROOT"
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
   export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
@@ -57,6 +60,14 @@ run() {
   local dawn=node_modules/webgpu/dist/linux-x64/dawn.node
   [ -f "$dawn" ] || xz -dc "$dawn.xz" > "$dawn"
   [ -f bench-gpu.mjs ] || xz -dc bench-gpu.mjs.xz > bench-gpu.mjs
+}
+
+run() {
+  cd "$ROOT"
+  local out=${OUT:-.gpu/out}
+  mkdir -p "$out"
+  out=$(cd "$out" && pwd)
+  host_setup
   (nvidia-smi || true) > "$out/nvidia-smi.txt" 2>&1
   # PyTorch first: it is quick, and its figures survive a detkit run cut short by DETKIT_TIMEOUT.
   echo "== PyTorch"
@@ -79,8 +90,47 @@ run() {
   ' "$out"
 }
 
+# What one student step (batch 8 of 64x64) costs under variants, each in a fresh process: the
+# fused kernel groups left out, Dawn's validation and robustness off, a larger V8 young
+# generation (fewer scavenges), and a CPU profile of the host side (prof/*.cpuprofile).
+# PROBE_ONLY=base,cpu-profile runs the named variants only; PROBE_MODELS=student,teacher.
+probe() {
+  cd "$ROOT"
+  local out=${OUT:-.gpu/out}
+  mkdir -p "$out"
+  out=$(cd "$out" && pwd)
+  host_setup
+  local variants=(
+    "base||"
+    "no-layernorm|DETKIT_WEBGPU_FUSED=adam,sumsq,deform|"
+    "no-fused|DETKIT_WEBGPU_FUSED=0|"
+    "dawn-unchecked|DETKIT_DAWN_FLAGS=enable-dawn-features=skip_validation,disable_robustness|"
+    "semi-space-64||--max-semi-space-size=64"
+    "both|DETKIT_DAWN_FLAGS=enable-dawn-features=skip_validation,disable_robustness|--max-semi-space-size=64"
+    "cpu-profile||--cpu-prof --cpu-prof-dir=$out/prof"
+  )
+  local v name envs flags
+  for v in "${variants[@]}"; do
+    IFS='|' read -r name envs flags <<< "$v"
+    [[ -z "${PROBE_ONLY:-}" || ",$PROBE_ONLY," == *",$name,"* ]] || continue
+    echo "== probe $name"
+    # shellcheck disable=SC2086 # envs and flags are word lists
+    env BENCH_GPU_MODELS=dab BENCH_GPU_CASES=small BENCH_GPU_ONLY=${PROBE_MODELS:-student} BENCH_ITERS=${BENCH_ITERS:-5} \
+      BENCH_GPU_JSON="$out/probe-$name.json" $envs timeout "${PROBE_TIMEOUT:-120}" ./node $flags bench-gpu.mjs > "$out/probe-$name.log" 2>&1 || echo "probe $name exited $?"
+  done
+  ./node -e '
+    const fs = require("fs"); const dir = process.argv[1];
+    for (const f of fs.readdirSync(dir).filter((f) => /^probe-.*\.json$/.test(f)).sort()) {
+      const d = JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8"));
+      for (const r of d.rows) console.log(`${f.slice(6, -5).padEnd(16)} ${r.model.padEnd(8)} ${r.msPerIter.toFixed(1).padStart(8)} ms/it ${String(r.perStep.dispatches).padStart(6)} dispatches ${String(r.perStep.kernels).padStart(6)} kernels`);
+    }
+  ' "$out" | tee "$out/probe-summary.txt"
+}
+
 case "${1:-}" in
   prepare) prepare ;;
   run) run ;;
-  *) echo "usage: bash bench/gpu-host.sh prepare|run" >&2; exit 64 ;;
+  probe) probe ;;
+  all) run; probe ;;
+  *) echo "usage: bash bench/gpu-host.sh prepare|run|probe|all" >&2; exit 64 ;;
 esac

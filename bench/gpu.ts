@@ -7,6 +7,8 @@
 // Runs on any WebGPU adapter. On a software one (SwiftShader) only the 64x64 batch-8 cases run,
 // for one warm-up and one measured iteration, unless BENCH_GPU_CASES=all / BENCH_ITERS=n
 // (default 10 after 2 warm-ups on hardware). BENCH_BACKEND=wasm (or any choice) times the same on another backend.
+// BENCH_GPU_CASES=small keeps only batch 8 of 64x64 on hardware too; BENCH_GPU_ONLY=student,teacher
+// keeps the named models (bench/gpu-host.sh probe times variants of one step this way).
 // BENCH_GPU_JSON=file also writes the figures as JSON (bench/gpu-host.sh collects them).
 // Batches are random images with 1-3 random boxes (as bench/torch_dab_detr.py), and nothing here
 // loads a file at run time, so esbuild bundles it for a bare GPU host (bench/gpu-host.sh).
@@ -158,9 +160,10 @@ export async function run(): Promise<GpuRow[]> {
   const all = process.env['BENCH_GPU_CASES'] === 'all' || !software;
   const iters = Number(process.env['BENCH_ITERS'] ?? (software ? 1 : 10));
   const warmup = software ? 1 : 2; // shader compilation and buffer pools fill on the first iterations
-  const sizes = all ? SIZES : SIZES.slice(0, 1);
+  const sizes = all && process.env['BENCH_GPU_CASES'] !== 'small' ? SIZES : SIZES.slice(0, 1);
   const moreModels = process.env['BENCH_GPU_MODELS'] === 'all' || (!software && process.env['BENCH_GPU_MODELS'] !== 'dab');
-  const configs = moreModels ? [...DAB_CONFIGS, ...MORE_CONFIGS] : DAB_CONFIGS;
+  const only = process.env['BENCH_GPU_ONLY']?.split(',');
+  const configs = (moreModels ? [...DAB_CONFIGS, ...MORE_CONFIGS] : DAB_CONFIGS).filter(([name]) => !only || only.includes(name));
   const where = adapter ? `webgpu on ${adapter.vendor} ${adapter.architecture} (${adapter.description})` : selected.name;
   console.log(`backend: ${selected.reason}`);
   if (!all) console.log(`${where} is not a hardware GPU: only batch 8 of 64x64 (BENCH_GPU_CASES=all for the rest)`);
@@ -191,7 +194,7 @@ export async function run(): Promise<GpuRow[]> {
   const json = process.env['BENCH_GPU_JSON'];
   if (json) writeFileSync(json, JSON.stringify({ where, backend: selected.reason, iters, rows, failures }, null, 2) + '\n');
   // The WGSL deformable-attention kernels against the composed tfjs ops (bench/deformable.ts).
-  if (moreModels) await kernelTable(selected.name);
+  if (moreModels && !only) await kernelTable(selected.name);
   return rows;
 }
 

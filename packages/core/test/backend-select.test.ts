@@ -2,6 +2,8 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel } from '@tensorflow/tfjs-core';
 import { installWasmKernels, selectBackend } from '../src/backend/index.js';
+import { dawnFlags } from '../src/backend/webgpu/adapter.js';
+import { FUSED_GROUPS, fusedGroups } from '../src/backend/webgpu/install.js';
 import { isDetkitError } from '../src/errors.js';
 import type { Logger } from '../src/registry/types.js';
 
@@ -56,4 +58,22 @@ test.serial('auto falls through the missing native bindings to wasm here, loggin
   await selectBackend({ backend: 'wasm' });
   t.deepEqual(installWasmKernels(), { added: [], overridden: [] });
   t.is(tf.matMul(tf.ones([2, 3]), tf.ones([2, 3]), false, true).dataSync()[0], 3);
+});
+
+test('DETKIT_DAWN_FLAGS splits on spaces and semicolons, keeping the commas inside a flag', (t) => {
+  t.deepEqual(dawnFlags({}), []);
+  t.deepEqual(dawnFlags({ DETKIT_DAWN_FLAGS: ' enable-dawn-features=skip_validation,disable_robustness;backend=vulkan  ' }), [
+    'enable-dawn-features=skip_validation,disable_robustness',
+    'backend=vulkan',
+  ]);
+});
+
+test('DETKIT_WEBGPU_FUSED picks the fused kernel groups: all, none, or a named list', (t) => {
+  t.deepEqual([...fusedGroups(undefined)], [...FUSED_GROUPS]);
+  t.deepEqual([...fusedGroups('1')], [...FUSED_GROUPS]);
+  t.deepEqual([...fusedGroups('0')], []);
+  t.deepEqual([...fusedGroups('adam, layernorm')], ['adam', 'layernorm']);
+  const e = t.throws(() => fusedGroups('adam,attention'));
+  t.true(isDetkitError(e, 'INVALID_ARGUMENT'));
+  t.regex(e!.message, /DETKIT_WEBGPU_FUSED: unknown group 'attention'/);
 });

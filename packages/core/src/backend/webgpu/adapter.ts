@@ -63,9 +63,18 @@ async function ask(dawn: DawnModule): Promise<{ gpu: GpuLike; adapter: AdapterLi
   // (harmless: nothing here draws to a window).
   process.env['XDG_RUNTIME_DIR'] ??= tmpdir();
   // A new Dawn instance re-reads the Vulkan loader's environment.
-  const gpu = dawn.create([]);
+  const gpu = dawn.create(dawnFlags());
   instances.push(gpu);
   return { gpu, adapter: await gpu.requestAdapter({ powerPreference: 'high-performance' }) };
+}
+
+/**
+ * Flags for Dawn's `create` from DETKIT_DAWN_FLAGS, separated by spaces or semicolons (a flag's
+ * value may hold commas), e.g. `enable-dawn-features=skip_validation,disable_robustness`: Dawn's
+ * toggles, for measuring what its per-call validation costs a dispatch-bound training step.
+ */
+export function dawnFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env['DETKIT_DAWN_FLAGS'] ?? '').split(/[\s;]+/).filter((f) => f.length > 0);
 }
 
 /** Where the SwiftShader driver file is looked for: DETKIT_SWIFTSHADER_ICD, else Debian's path. */

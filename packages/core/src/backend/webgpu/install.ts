@@ -3,6 +3,7 @@
  * fused ops that cut the kernel count of a training step. Idempotent; touches only 'webgpu'.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import { DetkitError } from '../../errors.js';
 import { FUSED_ADAM_KERNEL } from '../fused-adam.js';
 import { SUM_SQUARES_KERNEL } from '../sum-squares.js';
 import { adamWebGpu } from './adam.js';
@@ -35,21 +36,44 @@ function add(name: string, fn: KernelFunc): boolean {
   return true;
 }
 
+export const FUSED_GROUPS = ['adam', 'sumsq', 'deform', 'layernorm'] as const;
+export type FusedGroup = (typeof FUSED_GROUPS)[number];
+
+/**
+ * Which fused kernel groups to register, from DETKIT_WEBGPU_FUSED (to measure what each saves):
+ * unset or '1' all, '0' none, else a comma list of group names (unknown names are refused).
+ */
+export function fusedGroups(setting: string | undefined): Set<FusedGroup> {
+  if (setting === undefined || setting === '' || setting === '1') return new Set(FUSED_GROUPS);
+  if (setting === '0') return new Set();
+  const names = setting.split(',').map((n) => n.trim());
+  for (const n of names) {
+    if (!(FUSED_GROUPS as readonly string[]).includes(n)) {
+      throw new DetkitError('INVALID_ARGUMENT', `DETKIT_WEBGPU_FUSED: unknown group '${n}' (use 0, 1 or a comma list of ${FUSED_GROUPS.join(', ')})`);
+    }
+  }
+  return new Set(names as FusedGroup[]);
+}
+
 /** Needs `@tensorflow/tfjs-backend-webgpu` imported. Returns the kernels changed by this call. */
 export function installWebGpuKernels(): string[] {
   const changed: string[] = [];
   if (override('AddN', makeChunkedAddN)) changed.push('AddN (chunked)');
-  // DETKIT_WEBGPU_FUSED=0 leaves out the fused kernels (to measure what they save).
-  if (process.env['DETKIT_WEBGPU_FUSED'] === '0') return changed;
-  if (add(FUSED_ADAM_KERNEL, adamWebGpu)) changed.push(FUSED_ADAM_KERNEL);
-  if (add(SUM_SQUARES_KERNEL, sumSquaresWebGpu)) changed.push(SUM_SQUARES_KERNEL);
+  const groups = fusedGroups(process.env['DETKIT_WEBGPU_FUSED']);
+  const addAll = (group: FusedGroup, kernels: ReadonlyArray<readonly [string, KernelFunc]>) => {
+    if (!groups.has(group)) return;
+    for (const [name, fn] of kernels) if (add(name, fn)) changed.push(name);
+  };
+  addAll('adam', [[FUSED_ADAM_KERNEL, adamWebGpu]]);
+  addAll('sumsq', [[SUM_SQUARES_KERNEL, sumSquaresWebGpu]]);
   // Deformable attention: 1 dispatch forward and 4 backward, where the composed ops take dozens.
-  if (add(MS_DEFORM_ATTN_KERNEL, msDeformAttnWebGpu)) changed.push(MS_DEFORM_ATTN_KERNEL);
-  if (add(MS_DEFORM_ATTN_GRAD_KERNEL, msDeformAttnGradWebGpu)) changed.push(MS_DEFORM_ATTN_GRAD_KERNEL);
+  addAll('deform', [[MS_DEFORM_ATTN_KERNEL, msDeformAttnWebGpu], [MS_DEFORM_ATTN_GRAD_KERNEL, msDeformAttnGradWebGpu]]);
   // LayerNorm over the last axis: 1 dispatch forward and 3 backward, where the composed ops take ~35.
-  if (add(LAYER_NORM_KERNEL, layerNormWebGpu)) changed.push(LAYER_NORM_KERNEL);
-  if (add(LAYER_NORM_GRAD_X_KERNEL, layerNormGradXWebGpu)) changed.push(LAYER_NORM_GRAD_X_KERNEL);
-  if (add(LAYER_NORM_GRAD_GAMMA_KERNEL, layerNormGradGammaWebGpu)) changed.push(LAYER_NORM_GRAD_GAMMA_KERNEL);
-  if (add(LAYER_NORM_GRAD_BETA_KERNEL, layerNormGradBetaWebGpu)) changed.push(LAYER_NORM_GRAD_BETA_KERNEL);
+  addAll('layernorm', [
+    [LAYER_NORM_KERNEL, layerNormWebGpu],
+    [LAYER_NORM_GRAD_X_KERNEL, layerNormGradXWebGpu],
+    [LAYER_NORM_GRAD_GAMMA_KERNEL, layerNormGradGammaWebGpu],
+    [LAYER_NORM_GRAD_BETA_KERNEL, layerNormGradBetaWebGpu],
+  ]);
   return changed;
 }

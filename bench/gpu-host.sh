@@ -91,8 +91,10 @@ run() {
 }
 
 # What one student step (batch 8 of 64x64) costs under variants, each in a fresh process: the
-# fused kernel groups left out, Dawn's validation and robustness off, a larger V8 young
-# generation (fewer scavenges), and a CPU profile of the host side (prof/*.cpuprofile).
+# host patches off (DETKIT_WEBGPU_HOST) or one at a time, other submit batches, the fused kernel
+# groups left out, Dawn's validation and robustness off, a larger V8 young generation (fewer
+# scavenges), and a CPU profile of the host side (prof/*.cpuprofile). Runs vary by ~20% from
+# process to process on the H200, so base and host-off run twice.
 # PROBE_ONLY=base,cpu-profile runs the named variants only; PROBE_MODELS=student,teacher.
 probe() {
   cd "$ROOT"
@@ -100,13 +102,19 @@ probe() {
   mkdir -p "$out"
   out=$(cd "$out" && pwd)
   host_setup
+  local unchecked="DETKIT_DAWN_FLAGS=enable-dawn-features=skip_validation,disable_robustness"
   local variants=(
     "base||"
+    "host-off|DETKIT_WEBGPU_HOST=0|"
+    "base-again||"
+    "host-off-again|DETKIT_WEBGPU_HOST=0|"
+    "submit-15|DETKIT_WEBGPU_HOST=upload,layouts|"
+    "submit-256|DETKIT_WEBGPU_SUBMIT_BATCH=256|"
+    "no-upload|DETKIT_WEBGPU_HOST=layouts,submit|"
     "no-layernorm|DETKIT_WEBGPU_FUSED=adam,sumsq,deform|"
     "no-fused|DETKIT_WEBGPU_FUSED=0|"
-    "dawn-unchecked|DETKIT_DAWN_FLAGS=enable-dawn-features=skip_validation,disable_robustness|"
+    "dawn-unchecked|$unchecked|"
     "semi-space-64||--max-semi-space-size=64"
-    "both|DETKIT_DAWN_FLAGS=enable-dawn-features=skip_validation,disable_robustness|--max-semi-space-size=64"
     "cpu-profile||--cpu-prof --cpu-prof-dir=$out/prof"
   )
   local v name envs flags

@@ -4,6 +4,7 @@ import { getKernel } from '@tensorflow/tfjs-core';
 import { installWasmKernels, selectBackend } from '../src/backend/index.js';
 import { dawnFlags } from '../src/backend/webgpu/adapter.js';
 import { FUSED_GROUPS, fusedGroups } from '../src/backend/webgpu/install.js';
+import { HOST_PATCHES, hostPatches, submitBatch } from '../src/backend/webgpu/host-overhead.js';
 import { isDetkitError } from '../src/errors.js';
 import type { Logger } from '../src/registry/types.js';
 
@@ -76,4 +77,14 @@ test('DETKIT_WEBGPU_FUSED picks the fused kernel groups: all, none, or a named l
   const e = t.throws(() => fusedGroups('adam,attention'));
   t.true(isDetkitError(e, 'INVALID_ARGUMENT'));
   t.regex(e!.message, /DETKIT_WEBGPU_FUSED: unknown group 'attention'/);
+});
+
+test('DETKIT_WEBGPU_HOST and DETKIT_WEBGPU_SUBMIT_BATCH are parsed strictly', (t) => {
+  t.deepEqual([...hostPatches(undefined)], [...HOST_PATCHES]);
+  t.deepEqual([...hostPatches('0')], []);
+  t.deepEqual([...hostPatches('upload,submit')], ['upload', 'submit']);
+  t.regex(t.throws(() => hostPatches('uploads'))!.message, /DETKIT_WEBGPU_HOST: unknown patch 'uploads'/);
+  t.is(submitBatch(undefined), 64);
+  t.is(submitBatch('256'), 256);
+  for (const bad of ['0', '-1', '1.5', 'many']) t.regex(t.throws(() => submitBatch(bad))!.message, /DETKIT_WEBGPU_SUBMIT_BATCH: '.*' is not a positive integer/);
 });

@@ -10,6 +10,7 @@ import type { Logger } from '../registry/types.js';
 import { registerTfjsGradients } from './gradients.js';
 import { installWasmKernels } from './wasm/install.js';
 import { loadWebGpu } from './webgpu/load.js';
+import { cutHostOverhead } from './webgpu/host-overhead.js';
 import { installWebGpuKernels } from './webgpu/install.js';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow' | 'node' | 'node-gpu' | 'wasm' | 'cpu';
@@ -76,7 +77,9 @@ function webgpu(allowSoftware: boolean): Candidate {
       const a = await loadWebGpu(allowSoftware);
       if (!a.ok) return a;
       const kernels = installWebGpuKernels();
-      return { ok: true, detail: `${a.detail}${kernels.length ? `; detkit kernels: ${kernels.join(', ')}` : ''}` };
+      const host = cutHostOverhead(tf.backend());
+      const submit = tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE');
+      return { ok: true, detail: `${a.detail}${kernels.length ? `; detkit kernels: ${kernels.join(', ')}` : ''}; host patches: ${host.length ? host.join(', ') : 'none'} (submit every ${submit} dispatches)` };
     },
   };
 }

@@ -48,6 +48,12 @@ prepare() {
   du -sh .gpu .gl
 }
 
+# $OUT (default .gpu/out) made and printed as an absolute path.
+out_dir() {
+  local out=${OUT:-$ROOT/.gpu/out}
+  mkdir -p "$out" && (cd "$out" && pwd)
+}
+
 # On the host: the Vulkan loader and glvnd installed, node, Dawn and the bundle unpacked; cwd .gpu.
 host_setup() {
   cd "$ROOT"
@@ -63,10 +69,8 @@ host_setup() {
 }
 
 run() {
-  cd "$ROOT"
-  local out=${OUT:-.gpu/out}
-  mkdir -p "$out"
-  out=$(cd "$out" && pwd)
+  local out
+  out=$(out_dir)
   host_setup
   (nvidia-smi || true) > "$out/nvidia-smi.txt" 2>&1
   # PyTorch first: it is quick, and its figures survive a detkit run cut short by DETKIT_TIMEOUT.
@@ -93,14 +97,12 @@ run() {
 # What one student step (batch 8 of 64x64) costs under variants, each in a fresh process: the
 # host patches off (DETKIT_WEBGPU_HOST) or one at a time, other submit batches, the fused kernel
 # groups left out, Dawn's validation and robustness off, a larger V8 young generation (fewer
-# scavenges), and a CPU profile of the host side (prof/*.cpuprofile). Runs vary by ~20% from
-# process to process on the H200, so base and host-off run twice.
+# scavenges), and a CPU profile of the host side (prof/*.cpuprofile). The first runs of a call
+# varied by ~20% from process to process on one H200, so the main variants run twice.
 # PROBE_ONLY=base,cpu-profile runs the named variants only; PROBE_MODELS=student,teacher.
 probe() {
-  cd "$ROOT"
-  local out=${OUT:-.gpu/out}
-  mkdir -p "$out"
-  out=$(cd "$out" && pwd)
+  local out
+  out=$(out_dir)
   host_setup
   local unchecked="DETKIT_DAWN_FLAGS=enable-dawn-features=skip_validation,disable_robustness"
   local variants=(

@@ -14,24 +14,22 @@
  *   object each time; here each pipeline keeps the one it gave first.
  * - `submit`: commands go to the queue every DETKIT_WEBGPU_SUBMIT_BATCH dispatches (default 64)
  *   instead of tfjs's 15.
+ *
+ * Not done: keeping bind groups. Every bind group holds the dispatch's uniform buffer, which tfjs
+ * takes from a pool that hands buffers out last-in first-out per submit batch, so the same
+ * dispatch meets a different buffer each step: a cache keyed by layout and buffers was reused
+ * for 0% of a training step's bind groups (SwiftShader, DAB-DETR student).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '../../errors.js';
+import { chosenParts } from './env-choice.js';
 
 export const HOST_PATCHES = ['upload', 'layouts', 'submit'] as const;
 export type HostPatch = (typeof HOST_PATCHES)[number];
 
 /** Which patches to apply, from DETKIT_WEBGPU_HOST: unset or '1' all, '0' none, else a comma list. */
 export function hostPatches(setting: string | undefined): Set<HostPatch> {
-  if (setting === undefined || setting === '' || setting === '1') return new Set(HOST_PATCHES);
-  if (setting === '0') return new Set();
-  const names = setting.split(',').map((n) => n.trim());
-  for (const n of names) {
-    if (!(HOST_PATCHES as readonly string[]).includes(n)) {
-      throw new DetkitError('INVALID_ARGUMENT', `DETKIT_WEBGPU_HOST: unknown patch '${n}' (use 0, 1 or a comma list of ${HOST_PATCHES.join(', ')})`);
-    }
-  }
-  return new Set(names as HostPatch[]);
+  return chosenParts('DETKIT_WEBGPU_HOST', setting, HOST_PATCHES, 'patch');
 }
 
 /** Dispatches per queue submit, from DETKIT_WEBGPU_SUBMIT_BATCH (a positive integer). */

@@ -3,7 +3,7 @@
  * fused ops that cut the kernel count of a training step. Idempotent; touches only 'webgpu'.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
-import { DetkitError } from '../../errors.js';
+import { chosenParts } from './env-choice.js';
 import { FUSED_ADAM_KERNEL } from '../fused-adam.js';
 import { SUM_SQUARES_KERNEL } from '../sum-squares.js';
 import { adamWebGpu } from './adam.js';
@@ -44,15 +44,7 @@ export type FusedGroup = (typeof FUSED_GROUPS)[number];
  * unset or '1' all, '0' none, else a comma list of group names (unknown names are refused).
  */
 export function fusedGroups(setting: string | undefined): Set<FusedGroup> {
-  if (setting === undefined || setting === '' || setting === '1') return new Set(FUSED_GROUPS);
-  if (setting === '0') return new Set();
-  const names = setting.split(',').map((n) => n.trim());
-  for (const n of names) {
-    if (!(FUSED_GROUPS as readonly string[]).includes(n)) {
-      throw new DetkitError('INVALID_ARGUMENT', `DETKIT_WEBGPU_FUSED: unknown group '${n}' (use 0, 1 or a comma list of ${FUSED_GROUPS.join(', ')})`);
-    }
-  }
-  return new Set(names as FusedGroup[]);
+  return chosenParts('DETKIT_WEBGPU_FUSED', setting, FUSED_GROUPS, 'group');
 }
 
 /** Needs `@tensorflow/tfjs-backend-webgpu` imported. Returns the kernels changed by this call. */

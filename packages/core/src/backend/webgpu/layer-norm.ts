@@ -90,6 +90,29 @@ const ROW_STATS = `
     }
     let rstd = inverseSqrt(wgSum(vec2<f32>(q, 0.0)).x / f32(C) + uniforms.eps);`;
 
+/**
+ * dgamma / dbeta: one workgroup per column c sums `term` over the rows r (WGSL with `r`, `base`
+ * = r * C, `c` and whatever `perRow` declares for the row) and writes the total at c.
+ */
+function columnSum(perRow: string, term: string): string {
+  return `${WG_SUM(COL_WG)}
+      fn main(index : i32) {
+        let C = uniforms.cols;
+        let col = groupNumber();
+        let ok = col < C;
+        let c = select(0, col, ok);
+        var acc = 0.0;
+        for (var r = i32(localId.x); r < uniforms.rows; r = r + ${COL_WG}) {
+          let base = r * C;${perRow}
+          acc = acc + ${term};
+        }
+        let total = wgSum(vec2<f32>(acc, 0.0)).x;
+        if (ok && localId.x == 0u) {
+          setOutputAtIndex(c, total);
+        }
+      }`;
+}
+
 const CODE: Record<Kind, string> = {
   forward: `${WG_SUM(ROW_WG)}
       fn main(index : i32) {
@@ -127,15 +150,9 @@ const CODE: Record<Kind, string> = {
           }
         }
       }`,
-  dgamma: `${WG_SUM(COL_WG)}
-      fn main(index : i32) {
-        let C = uniforms.cols;
-        let col = groupNumber();
-        let ok = col < C;
-        let c = select(0, col, ok);
-        var acc = 0.0;
-        for (var r = i32(localId.x); r < uniforms.rows; r = r + ${COL_WG}) {
-          let base = r * C;
+  // A row's statistics again, serially per row (this workgroup walks a column, not a row).
+  dgamma: columnSum(
+    `
           let pivot = x[base];
           var s = 0.0;
           for (var k = 0; k < C; k = k + 1) {
@@ -147,29 +164,10 @@ const CODE: Record<Kind, string> = {
             let d = x[base + k] - pivot - shift;
             q = q + d * d;
           }
-          let rstd = inverseSqrt(q / f32(C) + uniforms.eps);
-          acc = acc + dy[base + c] * (x[base + c] - pivot - shift) * rstd;
-        }
-        let total = wgSum(vec2<f32>(acc, 0.0)).x;
-        if (ok && localId.x == 0u) {
-          setOutputAtIndex(c, total);
-        }
-      }`,
-  dbeta: `${WG_SUM(COL_WG)}
-      fn main(index : i32) {
-        let C = uniforms.cols;
-        let col = groupNumber();
-        let ok = col < C;
-        let c = select(0, col, ok);
-        var acc = 0.0;
-        for (var r = i32(localId.x); r < uniforms.rows; r = r + ${COL_WG}) {
-          acc = acc + dy[r * C + c];
-        }
-        let total = wgSum(vec2<f32>(acc, 0.0)).x;
-        if (ok && localId.x == 0u) {
-          setOutputAtIndex(c, total);
-        }
-      }`,
+          let rstd = inverseSqrt(q / f32(C) + uniforms.eps);`,
+    'dy[base + c] * (x[base + c] - pivot - shift) * rstd',
+  ),
+  dbeta: columnSum('', 'dy[base + c]'),
 };
 
 const VARIABLES: Record<Kind, string[]> = {

@@ -108,8 +108,10 @@ probe() {
   local variants=(
     "base||"
     "host-off|DETKIT_WEBGPU_HOST=0|"
+    "no-adam-in-place|DETKIT_WEBGPU_FUSED=adam,sumsq,deform,layernorm|"
     "base-again||"
     "host-off-again|DETKIT_WEBGPU_HOST=0|"
+    "no-adam-in-place-again|DETKIT_WEBGPU_FUSED=adam,sumsq,deform,layernorm|"
     "submit-15|DETKIT_WEBGPU_HOST=upload,layouts|"
     "submit-256|DETKIT_WEBGPU_SUBMIT_BATCH=256|"
     "no-upload|DETKIT_WEBGPU_HOST=layouts,submit|"

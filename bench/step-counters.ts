@@ -29,6 +29,7 @@ export function countStepCosts(): { take(): StepCounts; byKernel(): Map<string, 
   const stack: string[] = [];
   const engine = tf.engine() as unknown as Record<string, unknown>;
   const backend = tf.backend() as unknown as Record<string, unknown> & { queue?: Record<string, unknown> };
+  const computePass = (globalThis as unknown as { GPUComputePassEncoder?: { prototype: Record<string, unknown> } }).GPUComputePassEncoder?.prototype;
   const undo = [
     wrap(engine, 'runKernelFunc', (call, args) => {
       c.kernels++;
@@ -39,9 +40,11 @@ export function countStepCosts(): { take(): StepCounts; byKernel(): Map<string, 
         stack.pop();
       }
     }),
-    wrap(backend, 'runWebGPUProgram', (call) => {
+    // Every compute dispatch, tfjs's programs and detkit's own (the in-place Adam update records
+    // straight into tfjs's compute pass, outside any tfjs kernel).
+    wrap(computePass, 'dispatchWorkgroups', (call) => {
       c.dispatches++;
-      const k = stack[stack.length - 1] ?? '(outside a kernel)';
+      const k = stack[stack.length - 1] ?? 'Adam in place (outside tfjs kernels)';
       byKernel.set(k, (byKernel.get(k) ?? 0) + 1);
       return call();
     }),

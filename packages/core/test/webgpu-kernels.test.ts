@@ -4,7 +4,7 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedAdamStep, type FusedAdamAttrs } from '../src/backend/fused-adam.js';
 import { probeBackend, selectBackend } from '../src/backend/select-backend.js';
-import { sumOfSquares } from '../src/backend/sum-squares.js';
+import { sumOfSquares, totalSumOfSquares } from '../src/backend/sum-squares.js';
 import { silentLogger } from '../src/util/logger.js';
 
 const probe = await probeBackend('webgpu');
@@ -70,6 +70,27 @@ if (!probe.ok) {
       t.true(Math.abs((await s.data())[0]! - want) <= 1e-5 * want, `n=${n}: ${(await s.data())[0]} vs ${want}`);
       s.dispose();
     }
+  });
+
+  test.serial('sum of squares over 20 tensors: 7 per dispatch, matches float64', async (t) => {
+    const sizes = [1, 255, 256, 257, 70_000, 3, 64 * 64, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 1000];
+    const arrays = sizes.map((n, i) => values(n, 100 + i));
+    const xs = arrays.map((a) => tf.tensor1d(a));
+    const b = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
+    const stock = b.runWebGPUProgram;
+    const shaders: string[] = [];
+    b.runWebGPUProgram = (...a: unknown[]) => (shaders.push((a[0] as { shaderKey?: string }).shaderKey ?? '?'), stock.apply(b, a));
+    let total: tf.Scalar;
+    try {
+      total = totalSumOfSquares(xs);
+    } finally {
+      b.runWebGPUProgram = stock;
+    }
+    t.is(shaders.filter((k) => k.startsWith('detkit_sum_squares_')).length, 3, `programs: ${shaders.join(', ')}`);
+    const want = arrays.reduce((acc, a) => acc + a.reduce((s, v) => s + v * v, 0), 0);
+    const got = (await total.data())[0]!;
+    t.true(Math.abs(got - want) <= 1e-5 * want, `${got} vs ${want}`);
+    tf.dispose([...xs, total]);
   });
 
   test.serial('AddN over more inputs than a shader may bind (40) sums them all', async (t) => {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NamedOptimizer } from './named-optimizer.js';
 import type { ResolvedParam } from './param-groups.js';
 import { fusedAdamStep } from '../backend/fused-adam.js';
+import { adamInPlace } from '../backend/webgpu/adam-in-place.js';
 
 export interface AdamOptions {
   betas: [number, number];
@@ -25,12 +26,13 @@ export class Adam extends NamedOptimizer {
     super(params, ['exp_avg', 'exp_avg_sq']);
   }
 
-  protected update(p: ResolvedParam, grad: tf.Tensor, lr: number, t: number, gradScale: number): tf.Tensor {
+  protected update(p: ResolvedParam, grad: tf.Tensor, lr: number, t: number, gradScale: number): tf.Tensor | null {
     const [b1, b2] = this.opts.betas;
-    // One kernel per parameter where the backend has it (wasm, cpu), ~14 tensor ops otherwise.
-    const fused = fusedAdamStep(p.variable, grad, this.slot('exp_avg', p), this.slot('exp_avg_sq', p), {
-      lr, beta1: b1, beta2: b2, eps: this.opts.eps, weightDecay: p.weightDecay, decoupled: this.opts.decoupledWeightDecay, step: t, gradScale,
-    });
+    const attrs = { lr, beta1: b1, beta2: b2, eps: this.opts.eps, weightDecay: p.weightDecay, decoupled: this.opts.decoupledWeightDecay, step: t, gradScale };
+    // webgpu: one dispatch rewriting parameter and moments in place, where no other tensor shares them.
+    if (adamInPlace(p.variable, grad, this.slot('exp_avg', p), this.slot('exp_avg_sq', p), attrs)) return null;
+    // One kernel per parameter where the backend has it (wasm, cpu; webgpu: three), ~14 tensor ops otherwise.
+    const fused = fusedAdamStep(p.variable, grad, this.slot('exp_avg', p), this.slot('exp_avg_sq', p), attrs);
     if (fused) {
       this.setSlot('exp_avg', p, fused[1]);
       this.setSlot('exp_avg_sq', p, fused[2]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { sumOfSquares } from '../backend/sum-squares.js';
+import { totalSumOfSquares } from '../backend/sum-squares.js';
 
 /**
  * torch.nn.utils.clip_grad_norm_: scales all gradients by min(1, maxNorm / (norm + 1e-6))
@@ -27,7 +27,7 @@ export function clipCoefficient(norm: number, maxNorm: number): number {
  * can read it together with other numbers in one device->host transfer.
  */
 export function globalGradNormTensor(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
-  return tf.tidy(() => (grads.size === 0 ? tf.scalar(0) : tf.sqrt(tf.addN([...grads.values()].map((g) => sumOfSquares(g)))))) as tf.Scalar;
+  return tf.tidy(() => (grads.size === 0 ? tf.scalar(0) : tf.sqrt(totalSumOfSquares([...grads.values()])))) as tf.Scalar;
 }
 
 /** The global L2 norm of `grads` as a number (one synchronous read: not on WebGPU; the runner reads globalGradNormTensor asynchronously). */

@@ -33,9 +33,10 @@ export abstract class NamedOptimizer implements Optimizer {
   /**
    * Computes the new value of one parameter (and assigns its slots via `setSlot`). Runs
    * inside tf.tidy; `t` is the 1-based step number, `lr` already includes the group's lrMult;
-   * the gradient counts as `grad * gradScale` (scaled as a float32 tensor op would).
+   * the gradient counts as `grad * gradScale` (scaled as a float32 tensor op would). Null: the
+   * parameter was updated in place (a backend kernel rewrote its buffer and its slots').
    */
-  protected abstract update(p: ResolvedParam, grad: tf.Tensor, lr: number, t: number, gradScale: number): tf.Tensor;
+  protected abstract update(p: ResolvedParam, grad: tf.Tensor, lr: number, t: number, gradScale: number): tf.Tensor | null;
 
   step(grads: Map<string, tf.Tensor>, lr: number, gradScale = 1): void {
     // Validate everything first so a bad call never leaves a half-applied step.
@@ -53,7 +54,8 @@ export abstract class NamedOptimizer implements Optimizer {
       for (const p of this.params) {
         const g = grads.get(p.name);
         if (!g) continue; // no gradient this step (unused or frozen): leave untouched, like PyTorch
-        p.variable.assign(this.update(p, g, lr * p.lrMult, t, gradScale));
+        const next = this.update(p, g, lr * p.lrMult, t, gradScale);
+        if (next) p.variable.assign(next);
       }
     });
   }

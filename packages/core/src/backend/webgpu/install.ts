@@ -5,9 +5,10 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { chosenParts } from './env-choice.js';
 import { FUSED_ADAM_KERNEL } from '../fused-adam.js';
-import { SUM_SQUARES_KERNEL } from '../sum-squares.js';
+import { SUM_SQUARES_KERNEL, SUM_SQUARES_MANY_KERNEL } from '../sum-squares.js';
 import { adamWebGpu } from './adam.js';
-import { sumSquaresWebGpu } from './sum-squares.js';
+import { enableAdamInPlace } from './adam-in-place.js';
+import { sumSquaresManyWebGpu, sumSquaresWebGpu } from './sum-squares.js';
 import { makeChunkedAddN } from './add-n.js';
 import { MS_DEFORM_ATTN_GRAD_KERNEL, MS_DEFORM_ATTN_KERNEL } from '../ms-deform-attn/kernels.js';
 import { msDeformAttnGradWebGpu, msDeformAttnWebGpu } from './ms-deform-attn.js';
@@ -36,7 +37,7 @@ function add(name: string, fn: KernelFunc): boolean {
   return true;
 }
 
-export const FUSED_GROUPS = ['adam', 'sumsq', 'deform', 'layernorm'] as const;
+export const FUSED_GROUPS = ['adam', 'adam-in-place', 'sumsq', 'deform', 'layernorm'] as const;
 export type FusedGroup = (typeof FUSED_GROUPS)[number];
 
 /**
@@ -57,7 +58,10 @@ export function installWebGpuKernels(): string[] {
     for (const [name, fn] of kernels) if (add(name, fn)) changed.push(name);
   };
   addAll('adam', [[FUSED_ADAM_KERNEL, adamWebGpu]]);
-  addAll('sumsq', [[SUM_SQUARES_KERNEL, sumSquaresWebGpu]]);
+  // One dispatch per parameter instead of the fused kernel's three, where the buffers allow.
+  enableAdamInPlace(groups.has('adam-in-place'));
+  if (groups.has('adam-in-place')) changed.push('Adam in place');
+  addAll('sumsq', [[SUM_SQUARES_KERNEL, sumSquaresWebGpu], [SUM_SQUARES_MANY_KERNEL, sumSquaresManyWebGpu]]);
   // Deformable attention: 1 dispatch forward and 4 backward, where the composed ops take dozens.
   addAll('deform', [[MS_DEFORM_ATTN_KERNEL, msDeformAttnWebGpu], [MS_DEFORM_ATTN_GRAD_KERNEL, msDeformAttnGradWebGpu]]);
   // LayerNorm over the last axis: 1 dispatch forward and 3 backward, where the composed ops take ~35.

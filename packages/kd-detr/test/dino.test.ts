@@ -9,6 +9,7 @@ import type { Dino, QueryGroup, QueryGroupDetector } from '@detkit/detectors';
 import { KdDetrHook } from '../src/kd-detr.js';
 import { resolveKdLossOptions } from '../src/loss/kd-loss.js';
 import { ConsistentPointsDistillation } from '../src/methods/consistent-points.js';
+import { contentOf } from '../src/methods/point-group.js';
 import { teacherAtAnchors } from '../src/methods/teacher-points.js';
 import { SpecificSampler } from '../src/samplers/specific.js';
 import { changedSince, recordIterations, snapshot, testRegistry, tinyBatch, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
@@ -119,4 +120,30 @@ test.serial("specific content 'learned' with DINO on both sides: the student's c
   t.true(grads['learned']! > 0, `learned: |d KD / d tgt_embed| = ${grads['learned']}`);
   t.is(grads['zeros'], 0, 'zeros: the distillation queries do not read the content rows');
   teacher.dispose();
+});
+
+test.serial("'learned' content comes from DINO's detectionContent (no per-image selection); a model without it falls back to detectionQueries", async (t) => {
+  const { registry } = await testRegistry();
+  const dino = await registry.build<QueryGroupDetector>('detector', tinyDino());
+  const dab = await registry.build<QueryGroupDetector>('detector', tinyModel());
+  for (const [model, hasContent] of [[dino, true], [dab, false]] as const) {
+    let selections = 0;
+    const detectionQueries = model.detectionQueries.bind(model);
+    model.detectionQueries = (enc) => (selections++, detectionQueries(enc));
+    tf.tidy(() => {
+      const batch = tinyBatch();
+      const encoded = model.encode(batch.images, batch.masks);
+      const content = contentOf(model, encoded);
+      const first = content();
+      t.is(content(), first, 'computed once');
+      if (hasContent) {
+        t.is(selections, 0, 'DINO: no query selection');
+        t.is(first, (model as Dino).detectionContent(), 'its learned embedding');
+      } else {
+        t.is(selections, 1, 'without detectionContent: detectionQueries once');
+        t.is(first, undefined, 'DAB-DETR has no content');
+      }
+    });
+    model.dispose();
+  }
 });

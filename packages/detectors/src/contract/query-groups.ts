@@ -108,6 +108,12 @@ export interface QueryGroupDetector extends TrainableModel {
    * `encoded` (the detector's own `encode` output) and are new tensors: run it in a tf.tidy.
    */
   detectionQueries(encoded?: Encoded): QueryGroup;
+  /**
+   * Optional: the detection queries' content when it is the same for every image (`[Q,d]`, a live
+   * variable: DINO's `tgt_embed`), so a caller that needs only the content (KD-DETR's 'learned'
+   * point content) skips a per-image query selection. Absent: use `detectionQueries(encoded).content`.
+   */
+  detectionContent?(): tf.Tensor2D | undefined;
   forwardTrain(batch: Batch, options?: ForwardTrainOptions): ForwardResult & { outputs: QueryGroupTrainOutputs };
 }
 

@@ -89,6 +89,11 @@ export class Dino extends MultiScaleSetPredictor<DinoTransformer> implements Que
     return { anchors, content: this.transformer.tgtEmbed.weight };
   }
 
+  /** The learned content `[Q,d]` (`tgt_embed`), the same for every image: no selection needed. */
+  detectionContent(): tf.Tensor2D {
+    return this.transformer.tgtEmbed.weight as tf.Tensor2D;
+  }
+
   decode(encoded: Encoded, groups: readonly QueryGroup[], options: DecodeOptions = {}): DecodeResult {
     const withDetection = options.detection ?? true;
     return tidyAny(() => this.decodeWith(encoded, groups, options, withDetection ? this.detectionQueries(encoded) : undefined));

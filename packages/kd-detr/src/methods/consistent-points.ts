@@ -9,7 +9,7 @@ import { isProposalSampler } from '../samplers/proposals.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
 import { teacherPoints } from './teacher-points.js';
 import type { PointAnchors } from '../samplers/sampler.js';
-import { memoised, pointGroup } from './point-group.js';
+import { contentOf, pointGroup } from './point-group.js';
 
 /** Per iteration: the shared anchors of every group and the teacher's final-layer outputs there. */
 export interface PreparedPoints extends Prepared {
@@ -72,8 +72,8 @@ export class ConsistentPointsDistillation implements DistillMethod<PreparedPoint
       throw new DetkitError('MODEL_CONTRACT', 'kd-detr: the student\'s forwardTrain did not expose outputs.encoded (query-group contract rule 5)');
     }
     const { encoded } = outputs;
-    const ownQueries = memoised(() => student.detectionQueries(encoded));
-    const { groups } = student.decode(encoded, prepared.groups.map((g, i): QueryGroup => pointGroup(g.anchors, this.samplers[i]!.content, ownQueries)), { detection: false });
+    const ownContent = contentOf(student, encoded);
+    const { groups } = student.decode(encoded, prepared.groups.map((g, i): QueryGroup => pointGroup(g.anchors, this.samplers[i]!.content, ownContent)), { detection: false });
     return kdGroupsLosses(prepared.groups.map((g, i) => ({ name: g.name, teacher: g.teacher, student: groups[i]!, global: g.global })), this.loss);
   }
 

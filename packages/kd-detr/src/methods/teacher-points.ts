@@ -4,7 +4,7 @@ import type { Encoded, QueryGroup, QueryGroupDetector } from '@detkit/detectors'
 import { DetkitError } from '@detkit/core';
 import type { PointOutputs } from '../loss/kd-loss.js';
 import type { PointAnchors, PointContent, QuerySampler } from '../samplers/sampler.js';
-import { memoised, pointGroup } from './point-group.js';
+import { contentOf, pointGroup } from './point-group.js';
 
 /**
  * Every sampler's anchors of this iteration (pre-sigmoid, `[M,4]` shared by the batch or
@@ -54,8 +54,8 @@ export function teacherAtAnchors(
 ): PointOutputs[] {
   if (anchors.length === 0) return [];
   return tf.tidy(() => {
-    const ownQueries = memoised(() => own ?? teacher.detectionQueries(encoded));
-    const points = anchors.map((a, i): QueryGroup => pointGroup(a, contents[i], ownQueries));
+    const ownContent = contentOf(teacher, encoded, own);
+    const points = anchors.map((a, i): QueryGroup => pointGroup(a, contents[i], ownContent));
     const { groups } = teacher.decode(encoded, points, { detection: false, finalLayerOnly: true });
     return groups.map((g) => {
       const last = g.logits.length - 1;

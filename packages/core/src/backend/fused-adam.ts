@@ -25,6 +25,20 @@ export interface FusedAdamAttrs {
   gradScale?: number;
 }
 
+/**
+ * The per-step constants every implementation of the update uses (wasm/cpu loop below, the
+ * webgpu programs, the webgpu in-place dispatch): p' = p * decay - m' / (sqrt(v') / sqrtBc2 + eps)
+ * * stepSize, with g = grad * gradScale + l2 * p.
+ */
+export function adamStepConstants(a: FusedAdamAttrs): { l2: number; decay: number; stepSize: number; sqrtBc2: number } {
+  return {
+    l2: a.decoupled ? 0 : a.weightDecay,
+    decay: a.decoupled ? 1 - a.lr * a.weightDecay : 1,
+    stepSize: a.lr / (1 - a.beta1 ** a.step),
+    sqrtBc2: Math.sqrt(1 - a.beta2 ** a.step),
+  };
+}
+
 /** Heap / buffer access per backend: wasm views its heap, cpu holds typed arrays. */
 interface BufferIO {
   read(x: TensorInfo): Float32Array;
@@ -67,11 +81,8 @@ function makeKernel(backendName: string): KernelFunc {
     const g = io.read(grad);
     const m0 = io.read(m);
     const v0 = io.read(v);
-    const { beta1: b1, beta2: b2, eps, lr, weightDecay: wd } = a;
-    const decay = a.decoupled ? 1 - lr * wd : 1;
-    const l2 = a.decoupled ? 0 : wd;
-    const stepSize = lr / (1 - b1 ** a.step);
-    const sqrtBc2 = Math.sqrt(1 - b2 ** a.step);
+    const { beta1: b1, beta2: b2, eps } = a;
+    const { decay, l2, stepSize, sqrtBc2 } = adamStepConstants(a);
     const scale = Math.fround(a.gradScale ?? 1);
     for (let i = 0; i < p.length; i++) {
       const w = p[i]!;

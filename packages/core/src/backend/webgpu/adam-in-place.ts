@@ -12,7 +12,7 @@
  * update is recorded returns the values from before it without caching them.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { FusedAdamAttrs } from '../fused-adam.js';
+import { adamStepConstants, type FusedAdamAttrs } from '../fused-adam.js';
 
 interface TensorData {
   values: unknown;
@@ -132,9 +132,10 @@ export function adamInPlace(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: 
   const [x, y] = groups <= maxX ? [groups, 1] : [maxX, Math.ceil(groups / maxX)];
   const f32 = (d: number) => ({ type: 'float32', data: [d] });
   const u32 = (d: number) => ({ type: 'uint32', data: [d] });
+  const { l2, decay, stepSize, sqrtBc2 } = adamStepConstants(a);
   const uniform = b.makeUniforms([
-    f32(a.beta1), f32(a.beta2), f32(a.decoupled ? 0 : a.weightDecay), f32(a.gradScale ?? 1),
-    f32(a.decoupled ? 1 - a.lr * a.weightDecay : 1), f32(a.lr / (1 - a.beta1 ** a.step)), f32(Math.sqrt(1 - a.beta2 ** a.step)), f32(a.eps),
+    f32(a.beta1), f32(a.beta2), f32(l2), f32(a.gradScale ?? 1),
+    f32(decay), f32(stepSize), f32(sqrtBc2), f32(a.eps),
     u32(n), u32(x * WORKGROUP),
   ]);
   const { pipeline, layout } = pipelineFor(b);

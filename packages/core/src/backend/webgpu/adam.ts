@@ -5,7 +5,7 @@
  * dispatches, not by arithmetic. (tfjs's WebGPU programs have one output each, hence three.)
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { FusedAdamAttrs } from '../fused-adam.js';
+import { adamStepConstants, type FusedAdamAttrs } from '../fused-adam.js';
 
 interface WebGpuBackendLike {
   runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: 'float32', uniforms: Array<{ type: 'float32'; data: number[] }>): TensorInfo;
@@ -72,13 +72,10 @@ export const adamWebGpu: KernelFunc = ((args: Parameters<KernelFunc>[0]) => {
   const { param, grad, m, v } = args.inputs as Record<'param' | 'grad' | 'm' | 'v', TensorInfo>;
   const a = args.attrs as unknown as FusedAdamAttrs;
   const shape = [...param.shape];
-  const l2 = a.decoupled ? 0 : a.weightDecay;
+  const { l2, decay, stepSize, sqrtBc2 } = adamStepConstants(a);
   const scale = a.gradScale ?? 1;
   const mOut = backend.runWebGPUProgram(new AdamMomentProgram(shape, false), [param, grad, m], 'float32', f32(a.beta1, l2, scale));
   const vOut = backend.runWebGPUProgram(new AdamMomentProgram(shape, true), [param, grad, v], 'float32', f32(a.beta2, l2, scale));
-  const decay = a.decoupled ? 1 - a.lr * a.weightDecay : 1;
-  const stepSize = a.lr / (1 - a.beta1 ** a.step);
-  const sqrtBc2 = Math.sqrt(1 - a.beta2 ** a.step);
   const pOut = backend.runWebGPUProgram(new AdamParamProgram(shape), [param, mOut, vOut], 'float32', f32(decay, stepSize, sqrtBc2, a.eps));
   return [pOut, mOut, vOut];
 }) as unknown as KernelFunc;

@@ -21,7 +21,8 @@ export interface SamplerContext {
 /**
  * The content part of a distillation query. 'zeros' (DAB-DETR's content init; the default): the
  * points are anchors only. 'learned': each model decodes point i with its own detection-query
- * content, row i mod Q of `detectionQueries(encoded).content` (zeros for a model without content,
+ * content, row i mod Q of its `detectionContent()` or `detectionQueries(encoded).content` (see
+ * contentOf; zeros for a model without content,
  * as DAB-DETR and Deformable DETR here), so at its own anchors a DINO teacher's targets are its
  * detection outputs; the student's content rows learn from the distillation too.
  */

@@ -9,7 +9,12 @@
 //   DP_BATCH (global batch; default the config's 8).
 // The wall-time ratio depends on how busy the machine is (the load average is printed with it);
 // each rank's thread CPU time per iteration (Linux) gives an estimate that depends far less on it.
+// The machine's own ceiling comes last: DP_WORKERS independent 1-worker runs at once, each in its
+// own process (no communication, nothing shared but the cores, caches and memory bandwidth), and
+// their summed it/s over one run's alone (DP_CEILING=0 skips it).
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -106,6 +111,30 @@ async function run(workers: number, batches: readonly Batch[]): Promise<RunResul
 
 const itPerSec = (ms: number[]) => 1000 / median(ms);
 
+/** Set in the child processes of the ceiling measurement: run 1 worker, print its iteration times. */
+const SOLO_CHILD = process.env['DP_SOLO_CHILD'] === '1';
+const SOLO_TAG = 'DP_SOLO_ITER_MS ';
+
+/** `count` processes each training 1 worker at the same time; their iteration times. */
+async function independentRuns(count: number): Promise<number[][]> {
+  const one = () =>
+    new Promise<number[]>((resolve, reject) => {
+      const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+        env: { ...process.env, DP_SOLO_CHILD: '1' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const line = out.split('\n').find((l) => l.startsWith(SOLO_TAG));
+        if (code !== 0 || line === undefined) reject(new Error(`ceiling child exited ${code} without its figures:\n${out.slice(-2000)}`));
+        else resolve(JSON.parse(line.slice(SOLO_TAG.length)) as number[]);
+      });
+    });
+  return Promise.all(Array.from({ length: count }, one));
+}
+
 export const section = {
   name: 'dp',
   async run(): Promise<void> {
@@ -114,6 +143,11 @@ export const section = {
     const setup = await setupDetector(STUDENT);
     const batches = await trainBatches(setup, { count: BATCHES, batchSize: BATCH ?? setup.config.data.batchSize });
     setup.model.dispose();
+    if (SOLO_CHILD) {
+      console.log(SOLO_TAG + JSON.stringify((await run(1, batches)).iterMs));
+      disposeBatches(batches);
+      return;
+    }
     const [b, h, w] = batches[0]!.images.shape;
     const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
     console.log(`${STUDENT}: real batches ${b}x${h}x${w}, backend ${backend.name}; median of ${ITERS} iterations after ${WARMUP} warm-ups, ${ROUNDS} round(s); ${availableParallelism()} cores, load average ${load()} before`);
@@ -129,7 +163,7 @@ export const section = {
         rankCpu[workers]!.push(res.rankCpuMs);
         const leak = res.tensors[1] !== res.tensors[0] ? `  LEAK: ${res.tensors[0]} -> ${res.tensors[1]} tensors on rank 0` : '';
         const perRank = res.rankCpuMs.map((c, k) => `rank ${k} ${c.toFixed(0)} ms CPU${workers > 1 ? `, ${res.rankWaitMs[k]!.toFixed(0)} ms blocked` : ''}`).join('; ');
-        console.log(`  round ${round + 1}, ${workers} worker${workers > 1 ? 's' : ''}: ${itPerSec(res.iterMs).toFixed(2)} it/s (${median(res.iterMs).toFixed(0)} ms/iteration; per iteration: ${perRank})${leak}`);
+        console.log(`  round ${round + 1}, ${workers} worker${workers > 1 ? 's' : ''}: ${itPerSec(res.iterMs).toFixed(2)} it/s (${median(res.iterMs).toFixed(0)} ms/iteration; per iteration: ${perRank}; process ${median(res.cpuMs).toFixed(0)} ms CPU)${leak}`);
       }
     }
     console.log(`1 worker:  ${itPerSec(one).toFixed(2)} it/s (${median(one).toFixed(0)} ms/iteration)`);
@@ -141,6 +175,12 @@ export const section = {
     console.log(`thread CPU per iteration: ${single.toFixed(0)} ms with 1 worker; busiest of ${WORKERS} ranks ${busiest.toFixed(0)} ms: about ${(single / busiest).toFixed(2)}x on ${WORKERS} idle cores (CPU-time estimate, robust to a busy machine)`);
     console.log(`ratio ${WORKERS} workers / 1 worker: ${(itPerSec(many) / itPerSec(one)).toFixed(2)}x (target >= 1.7x on 2 idle cores); load average ${load()} after`);
     disposeBatches(batches);
+    if (process.env['DP_CEILING'] === '0') return;
+    // What the cores give when nothing is shared: the most any layout of ranks could reach.
+    const runs = await independentRuns(WORKERS);
+    const summed = runs.reduce((acc, ms) => acc + itPerSec(ms), 0);
+    const each = runs.map((ms) => `${median(ms).toFixed(0)}`).join(', ');
+    console.log(`ceiling: ${WORKERS} independent 1-worker runs at once (separate processes): ${each} ms/iteration, ${summed.toFixed(2)} it/s summed = ${(summed / itPerSec(one)).toFixed(2)}x one run alone; load average ${load()} after`);
   },
 };
 

@@ -97,7 +97,8 @@ run() {
 # What one student step (batch 8 of 64x64) costs under variants, each in a fresh process: the
 # host patches off (DETKIT_WEBGPU_HOST) or one at a time, other submit batches, the fused kernel
 # groups left out, Dawn's validation and robustness off, a larger V8 young generation (fewer
-# scavenges), and a CPU profile of the host side (prof/*.cpuprofile). The first runs of a call
+# scavenges), a CPU profile of the host side (prof/*.cpuprofile), and (kernel-ms) the GPU time of
+# every program of one step at both sizes, by tfjs kernel, from timestamp queries (its log). The first runs of a call
 # varied by ~20% from process to process on one H200, so the main variants run twice.
 # PROBE_ONLY=base,cpu-profile runs the named variants only; PROBE_MODELS=student,teacher.
 probe() {
@@ -120,6 +121,7 @@ probe() {
     "dawn-unchecked|$unchecked|"
     "semi-space-64||--max-semi-space-size=64"
     "cpu-profile||--cpu-prof --cpu-prof-dir=$out/prof"
+    "kernel-ms|BENCH_GPU_KERNEL_MS=1 BENCH_GPU_CASES=all DETKIT_DAWN_FLAGS=enable-dawn-features=allow_unsafe_apis|"
   )
   local v name envs flags
   for v in "${variants[@]}"; do

@@ -10,6 +10,11 @@
 // BENCH_GPU_CASES=small keeps only batch 8 of 64x64 on hardware too; BENCH_GPU_ONLY=student,teacher
 // keeps the named models (bench/gpu-host.sh probe times variants of one step this way).
 // BENCH_GPU_JSON=file also writes the figures as JSON (bench/gpu-host.sh collects them).
+// BENCH_GPU_KERNEL_MS=1 profiles one more training step per case with tf.profile: the GPU time of
+// every program from the device's timestamp queries, summed by tfjs kernel (where the adapter has
+// 'timestamp-query'; Dawn may need DETKIT_DAWN_FLAGS=enable-dawn-features=allow_unsafe_apis).
+// Each profiled program gets its own pass and a readback, so that step is slow; its GPU times are
+// what the programs cost, not the step's wall time. A kernel that runs others counts theirs too.
 // Batches are random images with 1-3 random boxes (as bench/torch_dab_detr.py), and nothing here
 // loads a file at run time, so esbuild bundles it for a bare GPU host (bench/gpu-host.sh).
 import { writeFileSync } from 'node:fs';
@@ -83,6 +88,20 @@ export interface GpuRow {
   /** GPU dispatches of the last measured step by the tfjs kernel that issued them, most first. */
   topDispatches: Array<[string, number]>;
   tensorsFlat: boolean;
+  /** BENCH_GPU_KERNEL_MS: GPU ms of one profiled step by tfjs kernel [name, ms, calls], most first. */
+  kernelGpuMs?: Array<[string, number, number]>;
+}
+
+/** One training step under tf.profile: the device time of its programs by tfjs kernel. */
+async function kernelGpuTimes(step: () => Promise<unknown>): Promise<Array<[string, number, number]>> {
+  const info = await tf.profile(async () => void (await step()));
+  const by = new Map<string, [number, number]>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const [sum, n] = by.get(k.name) ?? [0, 0];
+    by.set(k.name, [sum + ms, n + 1]);
+  }
+  return [...by].map(([name, [ms, n]]): [string, number, number] => [name, ms, n]).sort((a, b) => b[1] - a[1]);
 }
 
 async function measure(name: string, raw: unknown, batch: number, size: number, iters: number, warmup: number): Promise<GpuRow> {
@@ -114,6 +133,9 @@ async function measure(name: string, raw: unknown, batch: number, size: number, 
         tensors.push(tf.memory().numTensors);
       }
     }
+    const kernelGpuMs = process.env['BENCH_GPU_KERNEL_MS'] === '1'
+      ? await kernelGpuTimes(() => trainStep(params, () => lossSteps(model, batches[0]!), optimizer, lr, config.train.clipGradNorm))
+      : undefined;
     model.eval();
     const predictTimes: number[] = [];
     for (let r = 0; r < 3; r++) {
@@ -129,6 +151,7 @@ async function measure(name: string, raw: unknown, batch: number, size: number, 
       perStep: { kernels: pick('kernels'), dispatches: pick('dispatches'), submits: pick('submits'), reads: pick('reads') },
       topDispatches: top,
       tensorsFlat: tensors.every((n) => n === tensors[0]),
+      ...(kernelGpuMs ? { kernelGpuMs } : {}),
     };
   } finally {
     counter.stop();
@@ -189,6 +212,12 @@ export async function run(): Promise<GpuRow[]> {
   for (const r of rows) {
     if (r.perStep.dispatches === 0) continue;
     console.log(`  ${r.model} ${r.batch}x${r.size}: dispatches by tfjs kernel: ${r.topDispatches.slice(0, 14).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  }
+  for (const r of rows) {
+    if (!r.kernelGpuMs) continue;
+    const total = r.kernelGpuMs.reduce((a, [, ms]) => a + ms, 0);
+    const top = r.kernelGpuMs.slice(0, 16).map(([k, ms, n]) => `${k} ${fmt(ms)} ms/${n}`).join(', ');
+    console.log(`  ${r.model} ${r.batch}x${r.size}: GPU time of one profiled step ${fmt(total)} ms${total === 0 ? ' (no timestamp queries on this adapter)' : ''}, by kernel: ${top}`);
   }
   for (const f of failures) console.log(`  failed: ${f}`);
   const json = process.env['BENCH_GPU_JSON'];

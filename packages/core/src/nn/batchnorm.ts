@@ -3,6 +3,7 @@ import { DetkitError } from '../errors.js';
 import type { ReplicaContext } from '../parallel/replica.js';
 import { Module } from './module.js';
 import { syncMoments } from './sync-moments.js';
+import { fusedBatchNorm, fusedRunningAverage } from '../backend/batch-norm.js';
 
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -15,6 +16,9 @@ export interface BatchNorm2dOptions {
  * Batch normalization over NHWC inputs (statistics over N, H, W per channel), with
  * torch.nn.BatchNorm2d names: `weight`, `bias`, `running_mean`, `running_var`,
  * `num_batches_tracked`.
+ *
+ * On a backend with the fused kernels (webgpu) training mode runs as one kernel forward and three
+ * backward (../backend/batch-norm.ts); elsewhere composed tfjs ops.
  *
  * Modes: training -> batch statistics, running stats updated (unbiased variance, as PyTorch);
  * eval -> running statistics; frozen (`freeze()`, e.g. a frozen backbone) -> running
@@ -60,6 +64,13 @@ export class BatchNorm2d extends Module {
       throw new DetkitError('INVALID_ARGUMENT', `BatchNorm2d: expected NHWC input with ${this.numFeatures} channels, got shape [${x.shape}]`);
     }
     return tf.tidy(() => {
+      // One kernel for statistics and normalisation where the backend has it (webgpu).
+      const fused = this.usesBatchStats && !this.crossReplica && this.weight && this.bias ? fusedBatchNorm(x, this.weight, this.bias, this.eps) : null;
+      if (fused) {
+        const [y, mean, variance] = fused;
+        this.updateRunningStats(mean, variance, x.size / this.numFeatures);
+        return y as tf.Tensor4D;
+      }
       let mean: tf.Tensor;
       let variance: tf.Tensor;
       if (this.usesBatchStats && this.crossReplica && this.crossReplica.worldSize > 1) {
@@ -89,9 +100,18 @@ export class BatchNorm2d extends Module {
    */
   private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, n: number): void {
     const m = this.momentum;
-    const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
-    this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)) as tf.Tensor1D);
-    this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)) as tf.Tensor1D);
+    const correction = n > 1 ? n / (n - 1) : 1;
+    const newMean = fusedRunningAverage(this.runningMean, mean, m, 1);
+    const newVar = fusedRunningAverage(this.runningVar, variance, m, correction);
+    if (newMean && newVar) {
+      this.runningMean.assign(newMean as tf.Tensor1D);
+      this.runningVar.assign(newVar as tf.Tensor1D);
+    } else {
+      tf.dispose([newMean, newVar].filter((t): t is tf.Tensor => t !== null));
+      const unbiased = n > 1 ? tf.mul(variance, correction) : variance;
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)) as tf.Tensor1D);
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)) as tf.Tensor1D);
+    }
     this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')) as tf.Scalar);
   }
 }

@@ -6,36 +6,7 @@
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { adamStepConstants, type FusedAdamAttrs } from '../fused-adam.js';
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: 'float32', uniforms: Array<{ type: 'float32'; data: number[] }>): TensorInfo;
-}
-
-/** What tfjs-backend-webgpu reads from a program: a flat, one-thread-per-element layout. */
-abstract class FlatProgram {
-  readonly size = true;
-  readonly workgroupSize: [number, number, number] = [64, 1, 1];
-  readonly dispatchLayout: { x: number[] };
-  readonly dispatch: [number, number, number];
-  abstract readonly variableNames: string[];
-  abstract readonly uniforms: string;
-  abstract readonly shaderKey: string;
-
-  constructor(readonly outputShape: number[]) {
-    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
-    const n = outputShape.reduce((a, b) => a * b, 1);
-    this.dispatch = [Math.ceil(n / this.workgroupSize[0]), 1, 1];
-  }
-
-  protected body(expr: string): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${expr}
-        }
-      }`;
-  }
-}
+import { FlatProgram, f32, type WebGpuBackendLike } from './programs.js';
 
 /** exp_avg (or exp_avg_sq) after the step: beta * slot + (1 - beta) * g (or g^2), g = grad * gradScale + l2 * param. */
 class AdamMomentProgram extends FlatProgram {
@@ -64,8 +35,6 @@ class AdamParamProgram extends FlatProgram {
           setOutputAtIndex(index, param[index] * uniforms.decay - expAvg[index] / denom * uniforms.stepSize);`);
   }
 }
-
-const f32 = (...data: number[]) => data.map((d) => ({ type: 'float32' as const, data: [d] }));
 
 export const adamWebGpu: KernelFunc = ((args: Parameters<KernelFunc>[0]) => {
   const backend = args.backend as unknown as WebGpuBackendLike;

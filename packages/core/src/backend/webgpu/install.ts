@@ -14,6 +14,8 @@ import { MS_DEFORM_ATTN_GRAD_KERNEL, MS_DEFORM_ATTN_KERNEL } from '../ms-deform-
 import { msDeformAttnGradWebGpu, msDeformAttnWebGpu } from './ms-deform-attn.js';
 import { LAYER_NORM_GRAD_BETA_KERNEL, LAYER_NORM_GRAD_GAMMA_KERNEL, LAYER_NORM_GRAD_X_KERNEL, LAYER_NORM_KERNEL } from '../layer-norm.js';
 import { layerNormGradBetaWebGpu, layerNormGradGammaWebGpu, layerNormGradXWebGpu, layerNormWebGpu } from './layer-norm.js';
+import { BATCH_NORM_GRAD_BETA_KERNEL, BATCH_NORM_GRAD_GAMMA_KERNEL, BATCH_NORM_GRAD_X_KERNEL, BATCH_NORM_KERNEL, RUNNING_AVERAGE_KERNEL } from '../batch-norm.js';
+import { batchNormGradBetaWebGpu, batchNormGradGammaWebGpu, batchNormGradXWebGpu, batchNormWebGpu, runningAverageWebGpu } from './batch-norm.js';
 
 const MARK = Symbol.for('detkit.webgpuKernel');
 type Marked = KernelFunc & { [MARK]?: true };
@@ -37,7 +39,7 @@ function add(name: string, fn: KernelFunc): boolean {
   return true;
 }
 
-export const FUSED_GROUPS = ['adam', 'adam-in-place', 'sumsq', 'deform', 'layernorm'] as const;
+export const FUSED_GROUPS = ['adam', 'adam-in-place', 'sumsq', 'deform', 'layernorm', 'batchnorm'] as const;
 export type FusedGroup = (typeof FUSED_GROUPS)[number];
 
 /**
@@ -70,6 +72,15 @@ export function installWebGpuKernels(): string[] {
     [LAYER_NORM_GRAD_X_KERNEL, layerNormGradXWebGpu],
     [LAYER_NORM_GRAD_GAMMA_KERNEL, layerNormGradGammaWebGpu],
     [LAYER_NORM_GRAD_BETA_KERNEL, layerNormGradBetaWebGpu],
+  ]);
+  // Training-mode BatchNorm: 3 dispatches forward, 3 backward and 1 per running statistic, where
+  // the composed ops take ~50.
+  addAll('batchnorm', [
+    [BATCH_NORM_KERNEL, batchNormWebGpu],
+    [BATCH_NORM_GRAD_BETA_KERNEL, batchNormGradBetaWebGpu],
+    [BATCH_NORM_GRAD_GAMMA_KERNEL, batchNormGradGammaWebGpu],
+    [BATCH_NORM_GRAD_X_KERNEL, batchNormGradXWebGpu],
+    [RUNNING_AVERAGE_KERNEL, runningAverageWebGpu],
   ]);
   return changed;
 }

@@ -39,38 +39,11 @@
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { LayerNormAttrs } from '../layer-norm.js';
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: 'float32', uniforms?: Uniform[]): TensorInfo;
-}
-type Uniform = { type: 'int32' | 'float32'; data: number[] };
+import { COL_WG, WG_SUM, columnSum, rowsCols, type Uniform, type WebGpuBackendLike } from './programs.js';
 
 const ROW_WG = 64;
-const COL_WG = 256;
 
 type Kind = 'forward' | 'dx' | 'dgamma' | 'dbeta';
-
-/** Tree sum of one vec2 per thread over the workgroup; every thread gets the total. */
-const WG_SUM = (n: number) => `
-  var<workgroup> red : array<vec2<f32>, ${n}>;
-  fn wgSum(v : vec2<f32>) -> vec2<f32> {
-    let lane = localId.x;
-    red[lane] = v;
-    workgroupBarrier();
-    for (var step = ${n / 2}u; step > 0u; step = step / 2u) {
-      if (lane < step) {
-        red[lane] = red[lane] + red[lane + step];
-      }
-      workgroupBarrier();
-    }
-    let total = red[0];
-    workgroupBarrier();
-    return total;
-  }
-  fn groupNumber() -> i32 {
-    return i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
-  }
-`;
 
 /**
  * Row statistics by the workgroup (forward, dx), shifted by the row's first element (pivot):
@@ -89,29 +62,6 @@ const ROW_STATS = `
       q = q + d * d;
     }
     let rstd = inverseSqrt(wgSum(vec2<f32>(q, 0.0)).x / f32(C) + uniforms.eps);`;
-
-/**
- * dgamma / dbeta: one workgroup per column c sums `term` over the rows r (WGSL with `r`, `base`
- * = r * C, `c` and whatever `perRow` declares for the row) and writes the total at c.
- */
-function columnSum(perRow: string, term: string): string {
-  return `${WG_SUM(COL_WG)}
-      fn main(index : i32) {
-        let C = uniforms.cols;
-        let col = groupNumber();
-        let ok = col < C;
-        let c = select(0, col, ok);
-        var acc = 0.0;
-        for (var r = i32(localId.x); r < uniforms.rows; r = r + ${COL_WG}) {
-          let base = r * C;${perRow}
-          acc = acc + ${term};
-        }
-        let total = wgSum(vec2<f32>(acc, 0.0)).x;
-        if (ok && localId.x == 0u) {
-          setOutputAtIndex(c, total);
-        }
-      }`;
-}
 
 const CODE: Record<Kind, string> = {
   forward: `${WG_SUM(ROW_WG)}
@@ -151,8 +101,8 @@ const CODE: Record<Kind, string> = {
         }
       }`,
   // A row's statistics again, serially per row (this workgroup walks a column, not a row).
-  dgamma: columnSum(
-    `
+  dgamma: columnSum({
+    perRow: `
           let pivot = x[base];
           var s = 0.0;
           for (var k = 0; k < C; k = k + 1) {
@@ -165,9 +115,9 @@ const CODE: Record<Kind, string> = {
             q = q + d * d;
           }
           let rstd = inverseSqrt(q / f32(C) + uniforms.eps);`,
-    'dy[base + c] * (x[base + c] - pivot - shift) * rstd',
-  ),
-  dbeta: columnSum('', 'dy[base + c]'),
+    term: 'dy[base + c] * (x[base + c] - pivot - shift) * rstd',
+  }),
+  dbeta: columnSum({ term: 'dy[base + c]' }),
 };
 
 const VARIABLES: Record<Kind, string[]> = {
@@ -195,11 +145,6 @@ class LayerNormProgram {
   getUserCode(): string {
     return CODE[this.kind];
   }
-}
-
-function rowsCols(x: TensorInfo): [number, number] {
-  const C = x.shape[x.shape.length - 1]!;
-  return [x.shape.reduce((a, b) => a * b, 1) / C, C];
 }
 
 function kernel(kind: Kind): KernelFunc {

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { probeBackend, selectBackend } from '../src/backend/select-backend.js';
 import { createOptimizer } from '../src/optim/index.js';
 import { silentLogger } from '../src/util/logger.js';
+import { programsDuring } from './webgpu-compare.js';
 
 const probe = await probeBackend('webgpu');
 
@@ -46,18 +47,7 @@ function maxRelative(got: ArrayLike<number>, want: ArrayLike<number>): number {
 const param = (x: () => tf.Tensor, name: string) => tf.tidy(() => tf.variable(x(), true, name));
 
 /** tfjs programs run (each a dispatch) while `fn` runs. */
-function programsDuring(fn: () => void): number {
-  const b = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
-  const stock = b.runWebGPUProgram;
-  let n = 0;
-  b.runWebGPUProgram = (...a: unknown[]) => (n++, stock.apply(b, a));
-  try {
-    fn();
-  } finally {
-    b.runWebGPUProgram = stock;
-  }
-  return n;
-}
+const programCount = (fn: () => void): number => programsDuring(fn).length;
 
 if (!probe.ok) {
   console.log(`webgpu Adam-in-place tests skipped: ${probe.why}`);
@@ -77,7 +67,7 @@ if (!probe.ok) {
     let programs = 0;
     for (const [k, g] of grads.entries()) {
       const gt = tf.tensor1d(g);
-      const n = programsDuring(() => opt.step(new Map([['w', gt]]), 1e-2, 0.37));
+      const n = programCount(() => opt.step(new Map([['w', gt]]), 1e-2, 0.37));
       if (k > 0) programs += n; // the first step also fills the moments with zeros
       gt.dispose();
     }

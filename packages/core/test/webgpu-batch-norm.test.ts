@@ -17,7 +17,7 @@ import { probeBackend, selectBackend } from '../src/backend/select-backend.js';
 import { BatchNorm2d } from '../src/nn/index.js';
 import { silentLogger } from '../src/util/logger.js';
 import { randomValues } from './random-values.js';
-import { relativeError } from './relative-error.js';
+import { errorsByKey, fmtErrors, onCpu, programsDuring } from './webgpu-compare.js';
 
 const probe = await probeBackend('webgpu');
 const TOL = 1e-5;
@@ -120,34 +120,9 @@ async function run(c: Case): Promise<Result> {
   return { y: data[0]!, x: data[1]!, weight: data[2]!, bias: data[3]!, runningMean: data[4]!, runningVar: data[5]! };
 }
 
-const errors = (got: Result, want: Result) => Object.fromEntries(KEYS.map((k) => [k, relativeError(got[k], want[k])])) as Record<keyof Result, number>;
-const fmt = (e: Record<string, number>) => Object.entries(e).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ');
-
-async function onCpu<T>(f: () => Promise<T>): Promise<T> {
-  await tf.setBackend('cpu');
-  try {
-    return await f();
-  } finally {
-    await tf.setBackend('webgpu');
-  }
-}
-
-/** Counts the programs the webgpu backend runs while `f` runs. */
-function countDispatches(f: () => void): number {
-  const backend = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
-  const original = backend.runWebGPUProgram;
-  let n = 0;
-  backend.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
-    n++;
-    return original.apply(this, a);
-  };
-  try {
-    f();
-  } finally {
-    backend.runWebGPUProgram = original;
-  }
-  return n;
-}
+const errors = (got: Result, want: Result) => errorsByKey(got, want, KEYS);
+const fmt = fmtErrors;
+const countDispatches = (f: () => void): number => programsDuring(f).length;
 
 test('cpu: BatchNorm2d keeps the composed ops (no fused kernel there)', async (t) => {
   await registerTfjsGradients();

@@ -6,6 +6,7 @@ import { fusedAdamStep, type FusedAdamAttrs } from '../src/backend/fused-adam.js
 import { probeBackend, selectBackend } from '../src/backend/select-backend.js';
 import { sumOfSquares, totalSumOfSquares } from '../src/backend/sum-squares.js';
 import { silentLogger } from '../src/util/logger.js';
+import { programsDuring } from './webgpu-compare.js';
 
 const probe = await probeBackend('webgpu');
 
@@ -76,16 +77,8 @@ if (!probe.ok) {
     const sizes = [1, 255, 256, 257, 70_000, 3, 64 * 64, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 1000];
     const arrays = sizes.map((n, i) => values(n, 100 + i));
     const xs = arrays.map((a) => tf.tensor1d(a));
-    const b = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
-    const stock = b.runWebGPUProgram;
-    const shaders: string[] = [];
-    b.runWebGPUProgram = (...a: unknown[]) => (shaders.push((a[0] as { shaderKey?: string }).shaderKey ?? '?'), stock.apply(b, a));
-    let total: tf.Scalar;
-    try {
-      total = totalSumOfSquares(xs);
-    } finally {
-      b.runWebGPUProgram = stock;
-    }
+    let total!: tf.Scalar;
+    const shaders = programsDuring(() => (total = totalSumOfSquares(xs)));
     t.is(shaders.filter((k) => k.startsWith('detkit_sum_squares_')).length, 3, `programs: ${shaders.join(', ')}`);
     const want = arrays.reduce((acc, a) => acc + a.reduce((s, v) => s + v * v, 0), 0);
     const got = (await total.data())[0]!;

@@ -16,7 +16,7 @@ import { probeBackend, selectBackend } from '../src/backend/select-backend.js';
 import { LayerNorm } from '../src/nn/index.js';
 import { silentLogger } from '../src/util/logger.js';
 import { randomValues } from './random-values.js';
-import { relativeError } from './relative-error.js';
+import { errorsByKey, fmtErrors, onCpu, programsDuring } from './webgpu-compare.js';
 
 const probe = await probeBackend('webgpu');
 const TOL = 1e-5;
@@ -104,17 +104,8 @@ async function run(c: Case): Promise<Result> {
 }
 
 
-const errors = (got: Result, want: Result) => Object.fromEntries(KEYS.map((k) => [k, relativeError(got[k], want[k])])) as Record<keyof Result, number>;
-const fmt = (e: Record<string, number>) => Object.entries(e).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ');
-
-async function onCpu<T>(f: () => Promise<T>): Promise<T> {
-  await tf.setBackend('cpu');
-  try {
-    return await f();
-  } finally {
-    await tf.setBackend('webgpu');
-  }
-}
+const errors = (got: Result, want: Result) => errorsByKey(got, want, KEYS);
+const fmt = fmtErrors;
 
 test('cpu: LayerNorm.forward is the composed formula bit for bit (no fused kernel there)', async (t) => {
   await registerTfjsGradients();
@@ -176,13 +167,7 @@ if (!probe.ok) {
     const ln = new LayerNorm(16);
     const x = tf.tensor(c.x, c.shape);
     const dOut = tf.tensor(c.dOut, c.shape);
-    const backend = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
-    const original = backend.runWebGPUProgram;
-    let dispatches = 0;
-    backend.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
-      dispatches++;
-      return original.apply(this, a);
-    };
+    const dispatches = (f: () => void) => programsDuring(f).length;
     const step = (f: (x: tf.Tensor) => tf.Tensor) => {
       const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(f(x), dOut)), [ln.weight!, ln.bias!]);
       const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(f(xi), dOut)))(x);
@@ -204,16 +189,10 @@ if (!probe.ok) {
       for (const k of [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_GAMMA_KERNEL, LAYER_NORM_GRAD_BETA_KERNEL]) t.true(names.includes(k), `${k} in ${names.join(', ')}`);
       t.false(names.includes(LAYER_NORM_GRAD_X_KERNEL), 'no dx when x needs no gradient');
       // Exact: one forward and one backward of everything on one tape.
-      dispatches = 0;
       const xv = tf.variable(x);
-      tf.tidy(() => tf.variableGrads(() => tf.sum(ln.forward(xv)), [xv, ln.weight!, ln.bias!]).grads);
-      const fusedAll = dispatches;
-      dispatches = 0;
-      tf.tidy(() => tf.variableGrads(() => tf.sum(composed(xv)), [xv, ln.weight!, ln.bias!]).grads);
-      const composedAll = dispatches;
-      dispatches = 0;
-      tf.tidy(() => tf.variableGrads(() => tf.sum(xv), [xv]).grads);
-      const lossOnly = dispatches;
+      const fusedAll = dispatches(() => tf.dispose(Object.values(tf.tidy(() => tf.variableGrads(() => tf.sum(ln.forward(xv)), [xv, ln.weight!, ln.bias!]).grads))));
+      const composedAll = dispatches(() => tf.dispose(Object.values(tf.tidy(() => tf.variableGrads(() => tf.sum(composed(xv)), [xv, ln.weight!, ln.bias!]).grads))));
+      const lossOnly = dispatches(() => tf.dispose(Object.values(tf.tidy(() => tf.variableGrads(() => tf.sum(xv), [xv]).grads))));
       xv.dispose();
       t.log(`one LayerNorm forward + backward (x, weight, bias): fused ${fusedAll - lossOnly} dispatches, composed ${composedAll - lossOnly} (less ${lossOnly} for the loss sum and its gradient)`);
       t.is(fusedAll - lossOnly, 4);
@@ -224,7 +203,6 @@ if (!probe.ok) {
       for (let i = 0; i < 3; i++) step((xi) => ln.forward(xi));
       t.is(tf.memory().numTensors, before);
     } finally {
-      backend.runWebGPUProgram = original;
       tf.dispose([x, dOut]);
     }
   });

@@ -27,6 +27,7 @@ export { formatValue } from './util/format-value.js';
 export { jsonErrorOffset, lineColumn, findNonFiniteNumber } from './config/json-position.js';
 export { installWasmKernels, type WasmKernelReport } from './backend/wasm/install.js';
 export * from './backend/ms-deform-attn/index.js';
+export { fusedSigmoidFocalLoss, hasFusedFocalLoss } from './backend/focal-loss.js';
 export * from './inference/index.js';
 
 export const CORE_VERSION = '0.1.0';

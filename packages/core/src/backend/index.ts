@@ -7,3 +7,4 @@ export { webGpuAdapter, loadWebGpu } from './webgpu/load.js';
 export { describeAdapter, adapterLabel, DEBIAN_SWIFTSHADER_ICD } from './webgpu/adapter.js';
 export type { AdapterDescription } from './webgpu/adapter.js';
 export * from './ms-deform-attn/index.js';
+export { fusedSigmoidFocalLoss, hasFusedFocalLoss } from './focal-loss.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedSigmoidFocalLoss } from '@detkit/core';
 
 export interface FocalLossOptions {
   alpha?: number;
@@ -8,11 +9,14 @@ export interface FocalLossOptions {
 /**
  * Element-wise sigmoid focal loss (Lin et al.), before any reduction:
  * `alpha_t * (1 - p_t)^gamma * BCE(logits, targets)`, BCE computed stably from logits.
- * A negative `alpha` disables the alpha weighting, as in the reference.
+ * A negative `alpha` disables the alpha weighting, as in the reference. On a backend with core's
+ * fused kernel (webgpu) one program forward and one per gradient; elsewhere composed tfjs ops.
  */
 export function sigmoidFocalLossElementwise(logits: tf.Tensor, targets: tf.Tensor, options: FocalLossOptions = {}): tf.Tensor {
   const alpha = options.alpha ?? 0.25;
   const gamma = options.gamma ?? 2;
+  const fused = fusedSigmoidFocalLoss(logits, targets, alpha, gamma);
+  if (fused) return fused;
   return tf.tidy(() => {
     // BCE with logits: max(x, 0) - x t + log(1 + exp(-|x|)).
     const ce = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));

@@ -28,6 +28,7 @@ export { jsonErrorOffset, lineColumn, findNonFiniteNumber } from './config/json-
 export { installWasmKernels, type WasmKernelReport } from './backend/wasm/install.js';
 export * from './backend/ms-deform-attn/index.js';
 export { fusedSigmoidFocalLoss, hasFusedFocalLoss } from './backend/focal-loss.js';
+export { fusedPairGiou, hasFusedPairGiou } from './backend/giou.js';
 export * from './inference/index.js';
 
 export const CORE_VERSION = '0.1.0';

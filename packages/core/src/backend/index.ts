@@ -8,3 +8,4 @@ export { describeAdapter, adapterLabel, DEBIAN_SWIFTSHADER_ICD } from './webgpu/
 export type { AdapterDescription } from './webgpu/adapter.js';
 export * from './ms-deform-attn/index.js';
 export { fusedSigmoidFocalLoss, hasFusedFocalLoss } from './focal-loss.js';
+export { fusedPairGiou, hasFusedPairGiou } from './giou.js';

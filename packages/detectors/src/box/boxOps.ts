@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedPairGiou } from '@detkit/core';
 
 /**
  * Differentiable box operations on tfjs tensors, following DETR's `util/box_ops.py`.
@@ -107,6 +108,17 @@ export function generalizedBoxIou(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 /** GIoU of matched pairs of xyxy boxes: `[N,4], [N,4] -> [N]` (the diagonal of the pairwise matrix, in O(N)). */
 export function elementwiseGiou(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => (a.shape[0] === 0 ? tf.zeros([0]) : tf.reshape(giouParts(coords(a), coords(b)), [-1])) as tf.Tensor1D);
+}
+
+/**
+ * GIoU of matched pairs of normalised cxcywh boxes: `[N,4], [N,4] -> [N]`, as
+ * `elementwiseGiou(boxCxcywhToXyxy(a), boxCxcywhToXyxy(b))`; on a backend with core's fused kernel
+ * (webgpu) one program forward and one per gradient instead of ~45 and ~70.
+ */
+export function pairGiouCxcywh(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
+  const fused = fusedPairGiou(a, b, BOX_EPS);
+  if (fused) return fused as tf.Tensor1D;
+  return tf.tidy(() => elementwiseGiou(boxCxcywhToXyxy(a), boxCxcywhToXyxy(b)));
 }
 
 /** IoU of matched pairs of xyxy boxes: `[N,4], [N,4] -> [N]`. */

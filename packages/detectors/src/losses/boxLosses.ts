@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { boxCxcywhToXyxy, elementwiseGiou } from '../box/boxOps.js';
+import { pairGiouCxcywh } from '../box/boxOps.js';
 
 /**
  * DETR's box losses on matched pairs of normalised cxcywh boxes `[K,4]`, both summed and
@@ -16,7 +16,7 @@ export function giouBoxLoss(src: tf.Tensor2D, tgt: tf.Tensor2D, numBoxes: number
   return tf.tidy(() => {
     // Split kernels choke on empty tensors (cpu): no pairs contribute exactly 0.
     if (src.shape[0] === 0) return tf.mul(tf.sum(src), 0) as tf.Scalar;
-    const giou = elementwiseGiou(boxCxcywhToXyxy(src), boxCxcywhToXyxy(tgt));
+    const giou = pairGiouCxcywh(src, tgt);
     return tf.div(tf.sum(tf.sub(1, giou)), Math.max(numBoxes, 1)) as tf.Scalar;
   });
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '@detkit/core';
-import { boxCxcywhToXyxy, elementwiseGiou } from '@detkit/detectors';
+import { pairGiouCxcywh } from '@detkit/detectors';
 import { detach } from '../util/detach.js';
 import { foregroundWeights } from './foreground-weights.js';
 import { klDivWithTemperature } from './kl-div.js';
@@ -83,7 +83,7 @@ export function kdSegmentLosses(segments: readonly KdSegment[], options: Resolve
     const cols: tf.Tensor[] = [];
     if (lambda.cls > 0) cols.push(tf.mul(w, klDivWithTemperature(tl, sl, temperature)));
     if (lambda.l1 > 0) cols.push(tf.mul(w, tf.mean(tf.abs(tf.sub(sb, tb)), -1)));
-    if (lambda.giou > 0) cols.push(tf.mul(w, tf.sub(1, elementwiseGiou(boxCxcywhToXyxy(sb as tf.Tensor2D), boxCxcywhToXyxy(tb as tf.Tensor2D)))));
+    if (lambda.giou > 0) cols.push(tf.mul(w, tf.sub(1, pairGiouCxcywh(sb as tf.Tensor2D, tb as tf.Tensor2D))));
     cols.push(w);
     // Segment sums: the [k+1,total] rows times a [total,S] 0/1 matrix (rows stack contiguously: cheap).
     const seg = new Float32Array(total * segments.length);

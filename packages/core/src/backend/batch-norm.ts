@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap } from '@tensorflow/tfjs-core';
+import { fusedOp, runFused } from './fused-op.js';
 
 export const BATCH_NORM_KERNEL = 'DetkitBatchNorm';
 export const BATCH_NORM_GRAD_BETA_KERNEL = 'DetkitBatchNormGradBeta';
@@ -33,36 +34,27 @@ export interface RunningAverageAttrs {
   scale: number;
 }
 
-function registerBatchNormGradient(): void {
-  if (tf.getGradient(BATCH_NORM_KERNEL) !== undefined) return;
-  tf.registerGradient({
-    kernelName: BATCH_NORM_KERNEL,
-    inputsToSave: ['x', 'gamma'],
-    outputsToSave: [false, true, true],
-    gradFunc: (dys, saved, attrs) => {
-      // tfjs hands zeros for outputs off the path to the loss: the statistics' are ignored.
-      const [dy] = dys as tf.Tensor[];
-      const [x, gamma, mean, variance] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-      const run = (name: string, inputs: tf.NamedTensorMap) => tf.engine().runKernel(name, inputs, attrs as NamedAttrMap) as tf.Tensor;
-      // dx needs both column sums, so they are made once here (the backward pass's tidy frees
-      // them) and handed out as clones (shared buffers, no copy).
-      const dbeta = run(BATCH_NORM_GRAD_BETA_KERNEL, { dy: dy! });
-      const dgamma = run(BATCH_NORM_GRAD_GAMMA_KERNEL, { x, dy: dy!, mean, variance });
-      return {
-        x: () => run(BATCH_NORM_GRAD_X_KERNEL, { x, dy: dy!, gamma, mean, variance, dgamma, dbeta }),
-        gamma: () => tf.clone(dgamma),
-        beta: () => tf.clone(dbeta),
-      };
-    },
-  });
-}
-
 /** True when the active backend has the fused batch norm (webgpu after installWebGpuKernels, unless DETKIT_WEBGPU_FUSED leaves it out). */
-export function hasFusedBatchNorm(backendName: string = tf.getBackend()): boolean {
-  const ok = KERNELS.every((k) => tf.getKernel(k, backendName) !== undefined);
-  if (ok) registerBatchNormGradient();
-  return ok;
-}
+export const hasFusedBatchNorm = fusedOp(KERNELS, {
+  kernelName: BATCH_NORM_KERNEL,
+  inputsToSave: ['x', 'gamma'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dys, saved, attrs) => {
+    // tfjs hands zeros for outputs off the path to the loss: the statistics' are ignored.
+    const [dy] = dys as tf.Tensor[];
+    const [x, gamma, mean, variance] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const run = (name: string, inputs: tf.NamedTensorMap) => runFused(name, inputs, attrs);
+    // dx needs both column sums, so they are made once here (the backward pass's tidy frees
+    // them) and handed out as clones (shared buffers, no copy).
+    const dbeta = run(BATCH_NORM_GRAD_BETA_KERNEL, { dy: dy! });
+    const dgamma = run(BATCH_NORM_GRAD_GAMMA_KERNEL, { x, dy: dy!, mean, variance });
+    return {
+      x: () => run(BATCH_NORM_GRAD_X_KERNEL, { x, dy: dy!, gamma, mean, variance, dgamma, dbeta }),
+      gamma: () => tf.clone(dgamma),
+      beta: () => tf.clone(dbeta),
+    };
+  },
+});
 
 /**
  * Training-mode batch norm over the last axis: [y, mean, variance] with y = (x - mean) /

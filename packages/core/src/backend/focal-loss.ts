@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap } from '@tensorflow/tfjs-core';
+import { fusedOp, runFused } from './fused-op.js';
 
 export const FOCAL_LOSS_KERNEL = 'DetkitSigmoidFocalLoss';
 export const FOCAL_LOSS_GRAD_LOGITS_KERNEL = 'DetkitSigmoidFocalLossGradLogits';
@@ -27,25 +28,16 @@ export interface FocalLossAttrs {
   gamma: number;
 }
 
-function registerFocalLossGradient(): void {
-  if (tf.getGradient(FOCAL_LOSS_KERNEL) !== undefined) return;
-  tf.registerGradient({
-    kernelName: FOCAL_LOSS_KERNEL,
-    inputsToSave: ['logits', 'targets'],
-    gradFunc: (dy, saved, attrs) => {
-      const [logits, targets] = saved as [tf.Tensor, tf.Tensor];
-      const run = (name: string) => tf.engine().runKernel(name, { logits, targets, dy: dy as tf.Tensor }, attrs as NamedAttrMap) as tf.Tensor;
-      return { logits: () => run(FOCAL_LOSS_GRAD_LOGITS_KERNEL), targets: () => run(FOCAL_LOSS_GRAD_TARGETS_KERNEL) };
-    },
-  });
-}
-
 /** True when the active backend has the fused focal loss (webgpu after installWebGpuKernels, unless DETKIT_WEBGPU_FUSED leaves it out). */
-export function hasFusedFocalLoss(backendName: string = tf.getBackend()): boolean {
-  const ok = KERNELS.every((k) => tf.getKernel(k, backendName) !== undefined);
-  if (ok) registerFocalLossGradient();
-  return ok;
-}
+export const hasFusedFocalLoss = fusedOp(KERNELS, {
+  kernelName: FOCAL_LOSS_KERNEL,
+  inputsToSave: ['logits', 'targets'],
+  gradFunc: (dy, saved, attrs) => {
+    const [logits, targets] = saved as [tf.Tensor, tf.Tensor];
+    const run = (name: string) => runFused(name, { logits, targets, dy: dy as tf.Tensor }, attrs);
+    return { logits: () => run(FOCAL_LOSS_GRAD_LOGITS_KERNEL), targets: () => run(FOCAL_LOSS_GRAD_TARGETS_KERNEL) };
+  },
+});
 
 /**
  * The elementwise loss of `logits` against `targets` (same shape, float32), differentiable in

@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap } from '@tensorflow/tfjs-core';
+import { fusedOp, runFused } from './fused-op.js';
 
 export const PAIR_GIOU_KERNEL = 'DetkitPairGiou';
 export const PAIR_GIOU_GRAD_KERNEL = 'DetkitPairGiouGrad';
@@ -30,31 +31,22 @@ export interface PairGiouGradAttrs extends PairGiouAttrs {
   first: boolean;
 }
 
-function registerPairGiouGradient(): void {
-  if (tf.getGradient(PAIR_GIOU_KERNEL) !== undefined) return;
-  tf.registerGradient({
-    kernelName: PAIR_GIOU_KERNEL,
-    inputsToSave: ['a', 'b'],
-    gradFunc: (dy, saved, attrs) => {
-      const [a, b] = saved as [tf.Tensor, tf.Tensor];
-      const { eps } = attrs as unknown as PairGiouAttrs;
-      // The gradient of one input is the same program with the roles swapped (and ties broken
-      // for the second input, as tfjs breaks them).
-      const run = (self: tf.Tensor, other: tf.Tensor, first: boolean) => {
-        const gradAttrs: PairGiouGradAttrs = { eps, first };
-        return tf.engine().runKernel(PAIR_GIOU_GRAD_KERNEL, { self, other, dy: dy as tf.Tensor }, gradAttrs as unknown as NamedAttrMap) as tf.Tensor;
-      };
-      return { a: () => run(a, b, true), b: () => run(b, a, false) };
-    },
-  });
-}
-
 /** True when the active backend has the fused pair GIoU (webgpu after installWebGpuKernels, unless DETKIT_WEBGPU_FUSED leaves it out). */
-export function hasFusedPairGiou(backendName: string = tf.getBackend()): boolean {
-  const ok = [PAIR_GIOU_KERNEL, PAIR_GIOU_GRAD_KERNEL].every((k) => tf.getKernel(k, backendName) !== undefined);
-  if (ok) registerPairGiouGradient();
-  return ok;
-}
+export const hasFusedPairGiou = fusedOp([PAIR_GIOU_KERNEL, PAIR_GIOU_GRAD_KERNEL], {
+  kernelName: PAIR_GIOU_KERNEL,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, saved, attrs) => {
+    const [a, b] = saved as [tf.Tensor, tf.Tensor];
+    const { eps } = attrs as unknown as PairGiouAttrs;
+    // The gradient of one input is the same program with the roles swapped (and ties broken
+    // for the second input, as tfjs breaks them).
+    const run = (self: tf.Tensor, other: tf.Tensor, first: boolean) => {
+      const gradAttrs: PairGiouGradAttrs = { eps, first };
+      return runFused(PAIR_GIOU_GRAD_KERNEL, { self, other, dy: dy as tf.Tensor }, gradAttrs);
+    };
+    return { a: () => run(a, b, true), b: () => run(b, a, false) };
+  },
+});
 
 /**
  * GIoU of the pairs (a_k, b_k) of cxcywh boxes `[K,4]`, differentiable in both; null where the

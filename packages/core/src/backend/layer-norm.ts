@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap } from '@tensorflow/tfjs-core';
+import { fusedOp, runFused } from './fused-op.js';
 
 export const LAYER_NORM_KERNEL = 'DetkitLayerNorm';
 export const LAYER_NORM_GRAD_X_KERNEL = 'DetkitLayerNormGradX';
@@ -24,30 +25,21 @@ export interface LayerNormAttrs {
   eps: number;
 }
 
-function registerLayerNormGradient(): void {
-  if (tf.getGradient(LAYER_NORM_KERNEL) !== undefined) return;
-  tf.registerGradient({
-    kernelName: LAYER_NORM_KERNEL,
-    inputsToSave: ['x', 'gamma'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, gamma] = saved as [tf.Tensor, tf.Tensor];
-      const g = dy as tf.Tensor;
-      const run = (name: string, inputs: tf.NamedTensorMap) => tf.engine().runKernel(name, inputs, attrs as NamedAttrMap) as tf.Tensor;
-      return {
-        x: () => run(LAYER_NORM_GRAD_X_KERNEL, { x, gamma, dy: g }),
-        gamma: () => run(LAYER_NORM_GRAD_GAMMA_KERNEL, { x, dy: g }),
-        beta: () => run(LAYER_NORM_GRAD_BETA_KERNEL, { dy: g }),
-      };
-    },
-  });
-}
-
 /** True when the active backend has the fused kernels (webgpu after installWebGpuKernels, unless DETKIT_WEBGPU_FUSED=0). */
-export function hasFusedLayerNorm(backendName: string = tf.getBackend()): boolean {
-  const ok = KERNELS.every((k) => tf.getKernel(k, backendName) !== undefined);
-  if (ok) registerLayerNormGradient();
-  return ok;
-}
+export const hasFusedLayerNorm = fusedOp(KERNELS, {
+  kernelName: LAYER_NORM_KERNEL,
+  inputsToSave: ['x', 'gamma'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, gamma] = saved as [tf.Tensor, tf.Tensor];
+    const g = dy as tf.Tensor;
+    const run = (name: string, inputs: tf.NamedTensorMap) => runFused(name, inputs, attrs);
+    return {
+      x: () => run(LAYER_NORM_GRAD_X_KERNEL, { x, gamma, dy: g }),
+      gamma: () => run(LAYER_NORM_GRAD_GAMMA_KERNEL, { x, dy: g }),
+      beta: () => run(LAYER_NORM_GRAD_BETA_KERNEL, { dy: g }),
+    };
+  },
+});
 
 /**
  * (x - mean) / sqrt(var + eps) * gamma + beta over the last axis (biased variance, as PyTorch and

@@ -22,6 +22,7 @@ export type DetkitErrorCode =
   | 'OUTPUT_NOT_FINITE'
   | 'WORK_DIR_IN_USE'
   | 'WORKER_FAILED'
+  | 'INTERRUPTED'
   | 'IO';
 
 export class DetkitError extends Error {

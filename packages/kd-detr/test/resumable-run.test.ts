@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { silentLogger, type Logger } from '@detkit/core';
+import { isDetkitError, silentLogger, type Logger } from '@detkit/core';
 import { trainConfigFile, type TrainingResult } from '../src/demo/run-training.js';
 import { captureLogger, tinyModel, tmp } from './helpers.js';
 
@@ -57,4 +57,20 @@ test.serial('listed hooks without a checkpoint hook get one; without checkpointE
   await train(writeConfig(plain, 2, [{ type: 'logger', interval: 100 }, { type: 'eval', interval: 2 }]));
   t.false(readdirSync(plain).some((n) => n.endsWith('.safetensors')));
   t.false(existsSync(join(plain, 'latest.safetensors')));
+});
+
+test.serial('a run stopped before its last iteration (SIGTERM) writes no result.json, fails with INTERRUPTED and resumes from latest', async (t) => {
+  const dir = tmp();
+  const file = writeConfig(dir, 6);
+  // The runner's own signal handler stops the run after iteration 3, as a kill or the end of a session would.
+  const stopAt3 = (m: { type: string; iter?: number }) => m.type === 'iter' && m.iter === 3 && process.emit('SIGTERM', 'SIGTERM');
+  const e = await t.throwsAsync(trainConfigFile(file, 'run', stopAt3, silentLogger, { checkpointEvery: 2 }));
+  t.true(isDetkitError(e, 'INTERRUPTED'), String(e));
+  t.regex(e!.message, /run: stopped at iteration 3 of 6/);
+  t.false(existsSync(join(dir, 'result.json')), 'an unfinished run must not look finished to the experiments');
+  t.true(existsSync(join(dir, 'latest.safetensors')));
+  const ran: number[] = [];
+  const resumed = await train(file, 2, ran);
+  t.deepEqual(ran, [4, 5, 6]);
+  t.is(resumed.iters, 6);
 });

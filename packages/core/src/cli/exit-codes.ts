@@ -35,6 +35,7 @@ const BAD_INPUT: ReadonlySet<string> = new Set<DetkitErrorCode>([
 
 export function exitCodeFor(code: string): number {
   if (code === 'NOT_IMPLEMENTED') return EXIT.notImplemented;
+  if (code === 'INTERRUPTED') return EXIT.interrupted;
   if (BAD_INPUT.has(code)) return EXIT.badInput;
   return EXIT.runtime;
 }

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import {
   attachWorkers,
   buildRun,
+  DetkitError,
   createConsoleLogger,
   createRegistry,
   createRng,
@@ -54,7 +55,9 @@ export interface TrainingResult {
 /**
  * Trains one config file exactly like `detkit train` (builtin plugins + the config's own,
  * buildRun, Runner, data-parallel workers when `workers` or the config's train.workers > 1),
- * reporting progress through `report`, and writes `result.json` in the run's work dir.
+ * reporting progress through `report`, and writes `result.json` in the run's work dir. A run
+ * stopped before its last iteration (Ctrl-C, SIGTERM: the runner writes latest.safetensors) writes
+ * no result.json, which would mark it finished for the experiments, and fails with INTERRUPTED.
  */
 export async function trainConfigFile(
   file: string,
@@ -94,6 +97,9 @@ export async function trainConfigFile(
   });
   try {
     const r = await runner.train();
+    if (r.stopped && r.iter < run.maxIters) {
+      throw new DetkitError('INTERRUPTED', `${name}: stopped at iteration ${r.iter} of ${run.maxIters} (${r.reason ?? 'stop requested'}); no result written, latest.safetensors resumes it`, { iter: r.iter });
+    }
     if (history.length === 0 || history[history.length - 1]!.iter !== r.iter) {
       const metrics = await runner.evaluate();
       if (history.length === 0 || history[history.length - 1]!.iter !== r.iter) history.push({ iter: r.iter, metrics });

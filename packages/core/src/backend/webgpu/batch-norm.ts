@@ -115,17 +115,16 @@ export const batchNormWebGpu: KernelFunc = ((args: Parameters<KernelFunc>[0]) =>
   return [y, mean, variance];
 }) as unknown as KernelFunc;
 
-export const batchNormGradBetaWebGpu: KernelFunc = ((args: Parameters<KernelFunc>[0]) => {
-  const { backend, eps, inputs } = io(args);
-  const [rows, C] = rowsCols(inputs['dy']!);
-  return column(backend, 'dbeta', inputs, rows, C, eps);
-}) as unknown as KernelFunc;
+/** A gradient kernel that is one column program (dy has x's shape, so it gives rows and C). */
+const columnKernel = (kind: 'dbeta' | 'dgamma'): KernelFunc =>
+  ((args: Parameters<KernelFunc>[0]) => {
+    const { backend, eps, inputs } = io(args);
+    const [rows, C] = rowsCols(inputs['dy']!);
+    return column(backend, kind, inputs, rows, C, eps);
+  }) as unknown as KernelFunc;
 
-export const batchNormGradGammaWebGpu: KernelFunc = ((args: Parameters<KernelFunc>[0]) => {
-  const { backend, eps, inputs } = io(args);
-  const [rows, C] = rowsCols(inputs['x']!);
-  return column(backend, 'dgamma', inputs, rows, C, eps);
-}) as unknown as KernelFunc;
+export const batchNormGradBetaWebGpu = columnKernel('dbeta');
+export const batchNormGradGammaWebGpu = columnKernel('dgamma');
 
 export const batchNormGradXWebGpu: KernelFunc = ((args: Parameters<KernelFunc>[0]) => {
   const { backend, eps, inputs } = io(args);

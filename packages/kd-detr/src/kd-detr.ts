@@ -7,6 +7,7 @@ export * from './loss/kl-div.js';
 export * from './loss/smooth-l1.js';
 export * from './loss/global-sums.js';
 export * from './loss/hetero-points.js';
+export * from './loss/roi-deltas.js';
 export * from './methods/method.js';
 export * from './methods/consistent-points.js';
 export * from './methods/hungarian-logits.js';

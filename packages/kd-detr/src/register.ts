@@ -2,6 +2,7 @@ import { DetkitError, type BuildContext, type Hook, type PluginContext, type Typ
 import { HungarianMatcher } from '@detkit/detectors';
 import { KdDetrHook } from './hook/kd-detr-hook.js';
 import { resolveKdLossOptions, type KlNormalizer, type ResolvedKdLossOptions } from './loss/kd-loss.js';
+import { HETERO_BOX_SPACES, type HeteroBoxSpace } from './loss/roi-deltas.js';
 import { ConsistentPointsDistillation } from './methods/consistent-points.js';
 import { GtMatchedLogitsDistillation } from './methods/gt-matched-logits.js';
 import { HungarianLogitsDistillation } from './methods/hungarian-logits.js';
@@ -118,8 +119,12 @@ export function registerKdDetr(ctx: PluginContext): void {
     METHOD_KIND,
     'kd-detr-hetero',
     async (params, b) => {
-      const p = new Params('distill', params, ['samplers', ...LOSS_KEYS]);
-      return new HeteroRoiDistillation(await buildSamplers(p, b), readLoss(p)) as AnyDistillMethod;
+      const p = new Params('distill', params, ['samplers', 'boxSpace', ...LOSS_KEYS]);
+      const boxSpace = p.string('boxSpace', 'image') as HeteroBoxSpace;
+      if (!HETERO_BOX_SPACES.includes(boxSpace)) {
+        throw new DetkitError('CONFIG_INVALID', `distill.boxSpace must be one of ${HETERO_BOX_SPACES.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(boxSpace)}`, { key: 'distill.boxSpace' });
+      }
+      return new HeteroRoiDistillation(await buildSamplers(p, b), readLoss(p), boxSpace) as AnyDistillMethod;
     },
     { description: 'heterogeneous KD-DETR: a DETR teacher into a CNN student (RoI contract); distillation points are boxes the teacher decodes as queries and the student pools as RoIs' },
   );

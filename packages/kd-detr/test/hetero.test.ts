@@ -5,8 +5,8 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { isDetkitError, type Hook } from '@detkit/core';
-import type { FasterRcnn, QueryGroupDetector, RoiPredictions } from '@detkit/detectors';
-import { KdDetrHook, kdSegmentLosses, resolveKdLossOptions, studentAtTeacherClass, type KdLossOptions } from '../src/kd-detr.js';
+import type { DistillBoxes, FasterRcnn, QueryGroupDetector, RoiDistillable, RoiPredictions } from '@detkit/detectors';
+import { GeneralSampler, HeteroRoiDistillation, KdDetrHook, kdSegmentLosses, resolveKdLossOptions, studentAtTeacherClass, type KdLossOptions } from '../src/kd-detr.js';
 import { changedSince, recordIterations, snapshot, testRegistry, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
 
 test.before(async () => {
@@ -97,6 +97,62 @@ test.serial('the background logit takes no part; only the teacher-top-class box 
   }
 });
 
+// boxSpace 'roi': the L1 term compares R-CNN deltas relative to each point's box (the student's own box-loss space).
+const POINTS = [[0.5, 0.52, 0.38, 0.44], [0.33, 0.3, 0.22, 0.2]];
+const delta = (b: number[], p: number[]) => [(10 * (b[0]! - p[0]!)) / p[2]!, (10 * (b[1]! - p[1]!)) / p[3]!, 5 * Math.log(b[2]! / p[2]!), 5 * Math.log(b[3]! / p[3]!)];
+
+/** Float64: 5 * sum_i w_i mean_4 |delta(s_i) - delta(t_i)| / sum_i w_i, s_i the student's box for the teacher's top class. */
+function expectedRoiL1(sBoxes: number[][][]) {
+  let l1 = 0, wSum = 0;
+  for (let i = 0; i < 2; i++) {
+    const w = Math.max(...T_LOGITS[i]!.map(sigmoid));
+    const ds = delta(sBoxes[i]![TOP[i]!]!, POINTS[i]!), dt = delta(T_BOXES[i]!, POINTS[i]!);
+    l1 += (w * ds.reduce((a, v, c) => a + Math.abs(v - dt[c]!), 0)) / 4;
+    wSum += w;
+  }
+  return (5 * l1) / wSum;
+}
+
+/** The method's loss step on the hand-made tensors, through a stand-in RoI student that returns them (and records the boxes it was asked for). */
+function methodTerms(boxSpace: 'image' | 'roi', studentBoxes: tf.Tensor4D, asked: DistillBoxes[] = []) {
+  const method = new HeteroRoiDistillation([new GeneralSampler({ name: 'p', count: 2 })], resolveKdLossOptions({ temperature: 2 }), boxSpace);
+  const teacher = { logits: tf.tensor3d([T_LOGITS]), boxes: tf.tensor3d([T_BOXES]) };
+  const student = { predictAtBoxes: (_f: unknown, d: DistillBoxes) => (asked.push(d), { logits: tf.tensor3d([S_LOGITS]), boxes: studentBoxes }) };
+  const prepared = { groups: [{ name: 'p', boxes: { perImage: [Float32Array.from(POINTS.flat())] }, teacher }], later: [], dispose: () => {} };
+  return method.losses({ student: student as unknown as RoiDistillable, outputs: { roiFeatures: {} }, batch: undefined as never, prepared });
+}
+
+test.serial("boxSpace 'roi': the L1 term equals the float64 delta computation, GIoU and KL are unchanged, the gradient matches central differences", (t) => {
+  const asked: DistillBoxes[] = [];
+  tf.tidy(() => void methodTerms('roi', tf.tensor4d([S_BOXES]), asked));
+  t.deepEqual(Array.from(asked[0]!.perImage![0]!), POINTS.flat().map(Math.fround), 'the student pools the points');
+  const roi = tf.tidy(() => Object.fromEntries(Object.entries(methodTerms('roi', tf.tensor4d([S_BOXES]))).map(([k, v]) => [k, v.dataSync()[0]!])));
+  const image = tf.tidy(() => Object.fromEntries(Object.entries(methodTerms('image', tf.tensor4d([S_BOXES]))).map(([k, v]) => [k, v.dataSync()[0]!])));
+  const want = expectedRoiL1(S_BOXES);
+  t.true(Math.abs(roi.kd_p_l1! - want) < 1e-5 * want, `${roi.kd_p_l1} vs ${want}`);
+  t.true(Math.abs(roi.kd_p_l1! - image.kd_p_l1!) > 1, 'the spaces differ');
+  t.is(roi.kd_p_cls, image.kd_p_cls);
+  t.is(roi.kd_p_giou, image.kd_p_giou);
+  const grad = tf.tidy(() => tf.grad((b: tf.Tensor) => methodTerms('roi', b as tf.Tensor4D).kd_p_l1!)(tf.tensor4d([S_BOXES])).arraySync()[0]!);
+  const h = 1e-6;
+  for (let i = 0; i < 2; i++) {
+    for (let c = 0; c < 3; c++) {
+      for (let k = 0; k < 4; k++) {
+        const at = (e: number) => expectedRoiL1(S_BOXES.map((r, ii) => r.map((b, cc) => b.map((v, kk) => (ii === i && cc === c && kk === k ? v + e : v)))));
+        const fd = (at(h) - at(-h)) / (2 * h);
+        t.true(Math.abs(grad[i]![c]![k]! - fd) < 1e-3 * Math.max(1, Math.abs(fd)), `point ${i} class ${c} coord ${k}: ${grad[i]![c]![k]} vs ${fd}`);
+      }
+    }
+  }
+});
+
+test.serial('an unknown boxSpace fails at build naming the key', async (t) => {
+  const { registry } = await testRegistry();
+  const e = await t.throwsAsync(registry.build('distill-method', { type: 'kd-detr-hetero', samplers: [{ type: 'proposals' }], boxSpace: 'pixels' }));
+  t.true(isDetkitError(e) && e.code === 'CONFIG_INVALID' && e.details?.key === 'distill.boxSpace', String(e));
+  t.regex(e!.message, /'image', 'roi', got "pixels"/);
+});
+
 /** A Faster R-CNN small enough for 16x16 images on cpu. */
 function tinyFasterRcnn(over: Record<string, unknown> = {}) {
   return {
@@ -112,13 +168,13 @@ function tinyFasterRcnn(over: Record<string, unknown> = {}) {
   };
 }
 
-async function run(studentCfg: Record<string, unknown>, teacherCfg: Record<string, unknown>, method: string, iters = 2, samplerList?: object[]) {
+async function run(studentCfg: Record<string, unknown>, teacherCfg: Record<string, unknown>, method: string, iters = 2, samplerList?: object[], extra: Record<string, unknown> = {}) {
   const { registry, logger } = await testRegistry();
   const dir = tmp();
   const teacher = await writeTeacher(registry, dir, teacherCfg);
   const student = await registry.build<QueryGroupDetector>('detector', studentCfg);
   const samplers = method.startsWith('kd-detr') ? { samplers: samplerList ?? [{ type: 'general', count: 7 }, { type: 'specific' }] } : {};
-  const hook = await registry.build<KdDetrHook>('hook', { type: 'kd-detr', method, teacher, ...samplers });
+  const hook = await registry.build<KdDetrHook>('hook', { type: 'kd-detr', method, teacher, ...samplers, ...extra });
   const runner = tinyRunner(registry, student, [hook as Hook], iters, dir);
   return { registry, logger, student, hook, runner };
 }
@@ -160,6 +216,18 @@ test.serial('20 heterogeneous iterations: kd terms per group, finite, the studen
   t.true(iters.every((l) => Object.values(l).every(Number.isFinite)));
   t.is(tensors[19], tensors[2], `tensor counts ${tensors.join(',')}`);
   t.true(logger.lines.some((l) => /method 'kd-detr-hetero', 6 loss terms/.test(l)), logger.lines.join('\n'));
+  hook.dispose();
+  runner.dispose();
+  student.dispose();
+});
+
+test.serial("boxSpace 'roi' end to end: proposal points, finite terms, no tensor growth", async (t) => {
+  const { student, hook, runner } = await run(tinyFasterRcnn(), tinyModel({ seed: 11, hiddenDim: 24, numQueries: 5 }), 'kd-detr-hetero', 6, [{ type: 'proposals', count: 6 }, { type: 'general', count: 7 }], { boxSpace: 'roi' });
+  const { iters, tensors } = recordIterations(runner);
+  await runner.train();
+  t.true(iters.every((l) => Object.values(l).every(Number.isFinite)));
+  t.true(iters.some((l) => l['kd-detr.kd_proposals_l1']! > 0));
+  t.is(tensors[5], tensors[2], `tensor counts ${tensors.join(',')}`);
   hook.dispose();
   runner.dispose();
   student.dispose();

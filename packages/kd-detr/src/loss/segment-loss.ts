@@ -21,6 +21,12 @@ export interface KdSegment {
    * averaged gradient is the global batch's. Absent: this batch's own figures.
    */
   global?: KdGlobalSums;
+  /**
+   * The L1 term's operands where they are not the boxes themselves (`[B,M,4]` each, teacher
+   * side detached here): heterogeneous KD compares the boxes as deltas relative to the point
+   * (`roiDeltas`). GIoU and the foreground weights still use `teacher` and `student`.
+   */
+  l1?: { teacher: tf.Tensor3D; student: tf.Tensor3D };
 }
 
 /** A segment's normalisers over the global batch (every rank's points). */
@@ -36,7 +42,7 @@ export interface KdGlobalSums {
 
 const TERMS = ['cls', 'l1', 'giou'] as const;
 
-function checkSegment({ teacher, student }: KdSegment): number {
+function checkSegment({ teacher, student, l1 }: KdSegment): number {
   const [b, m] = student.logits.shape;
   if (teacher.logits.shape.join() !== student.logits.shape.join() || teacher.boxes.shape.join() !== student.boxes.shape.join()) {
     throw new DetkitError(
@@ -44,6 +50,9 @@ function checkSegment({ teacher, student }: KdSegment): number {
       `kd-detr loss: teacher outputs (logits [${teacher.logits.shape}], boxes [${teacher.boxes.shape}]) and student outputs ` +
         `(logits [${student.logits.shape}], boxes [${student.boxes.shape}]) differ in shape`,
     );
+  }
+  if (l1 && (l1.teacher.shape.join() !== teacher.boxes.shape.join() || l1.student.shape.join() !== student.boxes.shape.join())) {
+    throw new DetkitError('MODEL_CONTRACT', `kd-detr loss: the L1 operands (teacher [${l1.teacher.shape}], student [${l1.student.shape}]) must have the boxes' shape [${student.boxes.shape}]`);
   }
   if (b * m === 0) throw new DetkitError('INVALID_ARGUMENT', 'kd-detr loss: no distillation points (a sampler produced 0 points?)');
   return b * m;
@@ -82,7 +91,11 @@ export function kdSegmentLosses(segments: readonly KdSegment[], options: Resolve
     // Per-point columns [w*KL, w*L1, w*(1-GIoU)] (active terms only) and w itself, last.
     const cols: tf.Tensor[] = [];
     if (lambda.cls > 0) cols.push(tf.mul(w, klDivWithTemperature(tl, sl, temperature)));
-    if (lambda.l1 > 0) cols.push(tf.mul(w, tf.mean(tf.abs(tf.sub(sb, tb)), -1)));
+    if (lambda.l1 > 0) {
+      const tl1 = detach(cat(segments.map((s, i) => flat(s.l1?.teacher ?? s.teacher.boxes, sizes[i]!, 4))));
+      const sl1 = cat(segments.map((s, i) => flat(s.l1?.student ?? s.student.boxes, sizes[i]!, 4)));
+      cols.push(tf.mul(w, tf.mean(tf.abs(tf.sub(sl1, tl1)), -1)));
+    }
     if (lambda.giou > 0) cols.push(tf.mul(w, tf.sub(1, pairGiouCxcywh(sb as tf.Tensor2D, tb as tf.Tensor2D))));
     cols.push(w);
     // Segment sums: the [k+1,total] rows times a [total,S] 0/1 matrix (rows stack contiguously: cheap).

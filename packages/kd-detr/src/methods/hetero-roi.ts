@@ -3,7 +3,8 @@ import { DetkitError, type LossTerms } from '@detkit/core';
 import type { DistillBoxes, Encoded, QueryGroupDetector, RoiDistillable, RoiTrainOutputs } from '@detkit/detectors';
 import { studentAtTeacherClass } from '../loss/hetero-points.js';
 import type { PointOutputs, ResolvedKdLossOptions } from '../loss/kd-loss.js';
-import { kdSegmentLosses } from '../loss/segment-loss.js';
+import { roiDeltas, type HeteroBoxSpace } from '../loss/roi-deltas.js';
+import { kdSegmentLosses, type KdSegment } from '../loss/segment-loss.js';
 import { isProposalSampler, type ProposalSampler } from '../samplers/proposals.js';
 import type { PointAnchors, QuerySampler } from '../samplers/sampler.js';
 import type { DistillMethod, LossContext, PrepareContext, Prepared } from './method.js';
@@ -39,7 +40,9 @@ function inverseSigmoid(boxes: Float32Array): Float32Array {
  * teacher in the loss step, from the encoder memory of `prepare`), and the homogeneous
  * `general` (random boxes) and `specific` (the teacher's anchors, per image for DINO).
  * Loss: the homogeneous one, on the student's foreground logits and its box for the teacher's
- * top class (`studentAtTeacherClass`), with the same T, lambdas, foreground weights and normaliser.
+ * top class (`studentAtTeacherClass`), with the same T, lambdas, foreground weights and normaliser;
+ * with `boxSpace: 'roi'` its L1 term compares the boxes as R-CNN deltas relative to the point
+ * (`roiDeltas`), the student's own box-loss space.
  */
 export class HeteroRoiDistillation implements DistillMethod<PreparedBoxes, RoiDistillable, RoiTrainOutputs> {
   readonly name = 'kd-detr-hetero';
@@ -51,6 +54,7 @@ export class HeteroRoiDistillation implements DistillMethod<PreparedBoxes, RoiDi
   constructor(
     readonly samplers: readonly QuerySampler[],
     readonly loss: ResolvedKdLossOptions,
+    readonly boxSpace: HeteroBoxSpace = 'image',
   ) {
     if (samplers.length === 0) throw new DetkitError('CONFIG_INVALID', 'distill.samplers: kd-detr-hetero needs at least one sampler (e.g. [{ type: "proposals" }])', { key: 'distill.samplers' });
     if (new Set(samplers.map((s) => s.name)).size !== samplers.length) {
@@ -95,7 +99,12 @@ export class HeteroRoiDistillation implements DistillMethod<PreparedBoxes, RoiDi
       if (points) segments.push({ name: s.name, ...points });
     }
     const terms: LossTerms = {};
-    const computed = segments.map((g) => ({ teacher: g.teacher, student: studentAtTeacherClass(g.teacher, student.predictAtBoxes(outputs.roiFeatures, g.boxes)) }));
+    const computed = segments.map((g): KdSegment => {
+      const s = studentAtTeacherClass(g.teacher, student.predictAtBoxes(outputs.roiFeatures, g.boxes));
+      if (this.boxSpace === 'image') return { teacher: g.teacher, student: s };
+      const points = pointTensor(g.boxes, s.boxes.shape[0]);
+      return { teacher: g.teacher, student: s, l1: { teacher: roiDeltas(g.teacher.boxes, points), student: roiDeltas(s.boxes, points) } };
+    });
     kdSegmentLosses(computed, this.loss).forEach((loss, i) => {
       for (const [t, v] of Object.entries(loss)) terms[`kd_${segments[i]!.name}_${t}`] = v!;
     });
@@ -139,4 +148,17 @@ async function hostBoxes(anchors: PointAnchors): Promise<DistillBoxes> {
   } finally {
     s.dispose();
   }
+}
+
+/** The distillation boxes as a `[B,M,4]` tensor (shared boxes repeated for every image). */
+function pointTensor(boxes: DistillBoxes, batch: number): tf.Tensor3D {
+  if (boxes.perImage) {
+    const m = boxes.perImage[0]!.length / 4;
+    const flat = new Float32Array(batch * m * 4);
+    boxes.perImage.forEach((b, i) => flat.set(b, i * m * 4));
+    return tf.tensor3d(flat, [batch, m, 4]);
+  }
+  const m = boxes.boxes.length / 4;
+  const shared = boxes.boxes;
+  return tf.tidy(() => tf.tile(tf.tensor3d(shared, [1, m, 4]), [batch, 1, 1]) as tf.Tensor3D);
 }

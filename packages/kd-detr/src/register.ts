@@ -119,12 +119,12 @@ export function registerKdDetr(ctx: PluginContext): void {
     METHOD_KIND,
     'kd-detr-hetero',
     async (params, b) => {
-      const p = new Params('distill', params, ['samplers', 'boxSpace', ...LOSS_KEYS]);
+      const p = new Params('distill', params, ['samplers', 'boxSpace', 'minTeacherIou', ...LOSS_KEYS]);
       const boxSpace = p.string('boxSpace', 'image') as HeteroBoxSpace;
       if (!HETERO_BOX_SPACES.includes(boxSpace)) {
         throw new DetkitError('CONFIG_INVALID', `distill.boxSpace must be one of ${HETERO_BOX_SPACES.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(boxSpace)}`, { key: 'distill.boxSpace' });
       }
-      return new HeteroRoiDistillation(await buildSamplers(p, b), readLoss(p), boxSpace) as AnyDistillMethod;
+      return new HeteroRoiDistillation(await buildSamplers(p, b), readLoss(p), boxSpace, p.number('minTeacherIou', 0)) as AnyDistillMethod;
     },
     { description: 'heterogeneous KD-DETR: a DETR teacher into a CNN student (RoI contract); distillation points are boxes the teacher decodes as queries and the student pools as RoIs' },
   );

@@ -41,10 +41,10 @@ function giou(a: number[], b: number[]): number {
 }
 
 /** The issue's loss in float64: KL over the foreground classes only, box of the teacher's top class. */
-function expected(o: { temperature: number; foregroundWeighting: boolean }) {
+function expected(o: { temperature: number; foregroundWeighting: boolean }, points = [0, 1]) {
   const T = o.temperature;
   let cls = 0, l1 = 0, gi = 0, wSum = 0;
-  for (let i = 0; i < 2; i++) {
+  for (const i of points) {
     const w = o.foregroundWeighting ? Math.max(...T_LOGITS[i]!.map(sigmoid)) : 1;
     const pt = softmax(T_LOGITS[i]!.map((x) => x / T));
     const ps = softmax(S_LOGITS[i]!.slice(0, 3).map((x) => x / T));
@@ -114,8 +114,8 @@ function expectedRoiL1(sBoxes: number[][][]) {
 }
 
 /** The method's loss step on the hand-made tensors, through a stand-in RoI student that returns them (and records the boxes it was asked for). */
-function methodTerms(boxSpace: 'image' | 'roi', studentBoxes: tf.Tensor4D, asked: DistillBoxes[] = []) {
-  const method = new HeteroRoiDistillation([new GeneralSampler({ name: 'p', count: 2 })], resolveKdLossOptions({ temperature: 2 }), boxSpace);
+function methodTerms(boxSpace: 'image' | 'roi', studentBoxes: tf.Tensor4D, asked: DistillBoxes[] = [], minTeacherIou = 0) {
+  const method = new HeteroRoiDistillation([new GeneralSampler({ name: 'p', count: 2 })], resolveKdLossOptions({ temperature: 2 }), boxSpace, minTeacherIou);
   const teacher = { logits: tf.tensor3d([T_LOGITS]), boxes: tf.tensor3d([T_BOXES]) };
   const student = { predictAtBoxes: (_f: unknown, d: DistillBoxes) => (asked.push(d), { logits: tf.tensor3d([S_LOGITS]), boxes: studentBoxes }) };
   const prepared = { groups: [{ name: 'p', boxes: { perImage: [Float32Array.from(POINTS.flat())] }, teacher }], later: [], dispose: () => {} };
@@ -144,6 +144,21 @@ test.serial("boxSpace 'roi': the L1 term equals the float64 delta computation, G
       }
     }
   }
+});
+
+test.serial('minTeacherIou drops the points whose teacher box is out of the RoI\'s reach, from every term and normaliser', (t) => {
+  // IoU(teacher box, point): 0.868 for point 0, 0.75 for point 1 (worked by hand).
+  const value = (minIou: number) => tf.tidy(() => Object.fromEntries(Object.entries(methodTerms('image', tf.tensor4d([S_BOXES]), [], minIou)).map(([k, v]) => [k, v.dataSync()[0]!])));
+  const check = (got: Record<string, number>, want: Record<string, number>, what: string) => {
+    for (const k of ['cls', 'l1', 'giou']) t.true(Math.abs(got[`kd_p_${k}`]! - want[k]!) < 1e-5 * Math.max(1, Math.abs(want[k]!)), `${what} ${k}: ${got[`kd_p_${k}`]} vs ${want[k]}`);
+  };
+  const o = { temperature: 2, foregroundWeighting: true };
+  check(value(0.7), expected(o), 'both within reach');
+  check(value(0.8), expected(o, [0]), 'point 1 dropped');
+  const none = value(0.9);
+  t.is(none.kd_p_cls, 0);
+  t.true(Object.values(none).every(Number.isFinite), 'no point within reach: zero terms, no NaN');
+  t.throws(() => new HeteroRoiDistillation([new GeneralSampler()], resolveKdLossOptions({}), 'image', 1.5), { message: /minTeacherIou must be in \[0, 1\], got 1.5/ });
 });
 
 test.serial('an unknown boxSpace fails at build naming the key', async (t) => {
@@ -221,8 +236,8 @@ test.serial('20 heterogeneous iterations: kd terms per group, finite, the studen
   student.dispose();
 });
 
-test.serial("boxSpace 'roi' end to end: proposal points, finite terms, no tensor growth", async (t) => {
-  const { student, hook, runner } = await run(tinyFasterRcnn(), tinyModel({ seed: 11, hiddenDim: 24, numQueries: 5 }), 'kd-detr-hetero', 6, [{ type: 'proposals', count: 6 }, { type: 'general', count: 7 }], { boxSpace: 'roi' });
+test.serial("boxSpace 'roi' and minTeacherIou end to end: proposal points, finite terms, no tensor growth", async (t) => {
+  const { student, hook, runner } = await run(tinyFasterRcnn(), tinyModel({ seed: 11, hiddenDim: 24, numQueries: 5 }), 'kd-detr-hetero', 6, [{ type: 'proposals', count: 6 }, { type: 'general', count: 7 }], { boxSpace: 'roi', minTeacherIou: 0.3 });
   const { iters, tensors } = recordIterations(runner);
   await runner.train();
   t.true(iters.every((l) => Object.values(l).every(Number.isFinite)));

@@ -27,6 +27,11 @@ export interface KdSegment {
    * (`roiDeltas`). GIoU and the foreground weights still use `teacher` and `student`.
    */
   l1?: { teacher: tf.Tensor3D; student: tf.Tensor3D };
+  /**
+   * `[B,M]` constants multiplying the points' foreground weights (0 drops a point from every
+   * term and from the normalisers): heterogeneous KD keeps only the points a RoI head can reach.
+   */
+  pointMask?: tf.Tensor2D;
 }
 
 /** A segment's normalisers over the global batch (every rank's points). */
@@ -42,7 +47,7 @@ export interface KdGlobalSums {
 
 const TERMS = ['cls', 'l1', 'giou'] as const;
 
-function checkSegment({ teacher, student, l1 }: KdSegment): number {
+function checkSegment({ teacher, student, l1, pointMask }: KdSegment): number {
   const [b, m] = student.logits.shape;
   if (teacher.logits.shape.join() !== student.logits.shape.join() || teacher.boxes.shape.join() !== student.boxes.shape.join()) {
     throw new DetkitError(
@@ -53,6 +58,9 @@ function checkSegment({ teacher, student, l1 }: KdSegment): number {
   }
   if (l1 && (l1.teacher.shape.join() !== teacher.boxes.shape.join() || l1.student.shape.join() !== student.boxes.shape.join())) {
     throw new DetkitError('MODEL_CONTRACT', `kd-detr loss: the L1 operands (teacher [${l1.teacher.shape}], student [${l1.student.shape}]) must have the boxes' shape [${student.boxes.shape}]`);
+  }
+  if (pointMask && pointMask.shape.join() !== [b, m].join()) {
+    throw new DetkitError('MODEL_CONTRACT', `kd-detr loss: the point mask [${pointMask.shape}] must be [${b},${m}]`);
   }
   if (b * m === 0) throw new DetkitError('INVALID_ARGUMENT', 'kd-detr loss: no distillation points (a sampler produced 0 points?)');
   return b * m;
@@ -87,7 +95,9 @@ export function kdSegmentLosses(segments: readonly KdSegment[], options: Resolve
     const tb = detach(cat(segments.map((s, i) => flat(s.teacher.boxes, sizes[i]!, 4))));
     const sl = cat(segments.map((s, i) => flat(s.student.logits, sizes[i]!, c)));
     const sb = cat(segments.map((s, i) => flat(s.student.boxes, sizes[i]!, 4)));
-    const w = options.foregroundWeighting ? foregroundWeights(tl) : tf.ones([total]);
+    const fg = options.foregroundWeighting ? foregroundWeights(tl) : tf.ones([total]);
+    const masked = segments.some((s) => s.pointMask);
+    const w = masked ? tf.mul(fg, cat(segments.map((s, i) => (s.pointMask ? tf.reshape(detach(s.pointMask), [sizes[i]!]) : tf.ones([sizes[i]!]))))) : fg;
     // Per-point columns [w*KL, w*L1, w*(1-GIoU)] (active terms only) and w itself, last.
     const cols: tf.Tensor[] = [];
     if (lambda.cls > 0) cols.push(tf.mul(w, klDivWithTemperature(tl, sl, temperature)));

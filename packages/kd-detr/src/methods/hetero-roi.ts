@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError, type LossTerms } from '@detkit/core';
-import type { DistillBoxes, Encoded, QueryGroupDetector, RoiDistillable, RoiTrainOutputs } from '@detkit/detectors';
+import { boxCxcywhToXyxy, elementwiseIou, type DistillBoxes, type Encoded, type QueryGroupDetector, type RoiDistillable, type RoiTrainOutputs } from '@detkit/detectors';
 import { studentAtTeacherClass } from '../loss/hetero-points.js';
 import type { PointOutputs, ResolvedKdLossOptions } from '../loss/kd-loss.js';
 import { roiDeltas, type HeteroBoxSpace } from '../loss/roi-deltas.js';
@@ -55,7 +55,9 @@ export class HeteroRoiDistillation implements DistillMethod<PreparedBoxes, RoiDi
     readonly samplers: readonly QuerySampler[],
     readonly loss: ResolvedKdLossOptions,
     readonly boxSpace: HeteroBoxSpace = 'image',
+    readonly minTeacherIou = 0,
   ) {
+    if (!(minTeacherIou >= 0 && minTeacherIou <= 1)) throw new DetkitError('CONFIG_INVALID', `distill.minTeacherIou must be in [0, 1], got ${minTeacherIou}`, { key: 'distill.minTeacherIou' });
     if (samplers.length === 0) throw new DetkitError('CONFIG_INVALID', 'distill.samplers: kd-detr-hetero needs at least one sampler (e.g. [{ type: "proposals" }])', { key: 'distill.samplers' });
     if (new Set(samplers.map((s) => s.name)).size !== samplers.length) {
       throw new DetkitError('CONFIG_INVALID', 'distill.samplers: two samplers share a name (their loss terms would collide); give one a distinct `name`', { key: 'distill.samplers' });
@@ -101,9 +103,14 @@ export class HeteroRoiDistillation implements DistillMethod<PreparedBoxes, RoiDi
     const terms: LossTerms = {};
     const computed = segments.map((g): KdSegment => {
       const s = studentAtTeacherClass(g.teacher, student.predictAtBoxes(outputs.roiFeatures, g.boxes));
-      if (this.boxSpace === 'image') return { teacher: g.teacher, student: s };
+      if (this.boxSpace === 'image' && this.minTeacherIou === 0) return { teacher: g.teacher, student: s };
       const points = pointTensor(g.boxes, s.boxes.shape[0]);
-      return { teacher: g.teacher, student: s, l1: { teacher: roiDeltas(g.teacher.boxes, points), student: roiDeltas(s.boxes, points) } };
+      return {
+        teacher: g.teacher,
+        student: s,
+        ...(this.boxSpace === 'roi' ? { l1: { teacher: roiDeltas(g.teacher.boxes, points), student: roiDeltas(s.boxes, points) } } : {}),
+        ...(this.minTeacherIou > 0 ? { pointMask: withinReach(g.teacher.boxes, points, this.minTeacherIou) } : {}),
+      };
     });
     kdSegmentLosses(computed, this.loss).forEach((loss, i) => {
       for (const [t, v] of Object.entries(loss)) terms[`kd_${segments[i]!.name}_${t}`] = v!;
@@ -161,4 +168,20 @@ function pointTensor(boxes: DistillBoxes, batch: number): tf.Tensor3D {
   const m = boxes.boxes.length / 4;
   const shared = boxes.boxes;
   return tf.tidy(() => tf.tile(tf.tensor3d(shared, [1, m, 4]), [batch, 1, 1]) as tf.Tensor3D);
+}
+
+/**
+ * 1 where the teacher's box overlaps the point's box by at least `minIou`, else 0 (`[B,M]`,
+ * constants). A RoI head regresses a box from the features inside its RoI, and Faster R-CNN trains
+ * it only on RoIs that overlap their target by 0.5; a teacher box outside that reach (its query
+ * found a digit elsewhere, as for ~70% of the student's top-100 proposals on MNIST) is a target
+ * the head cannot learn, and its large error would dominate the box terms.
+ */
+function withinReach(teacherBoxes: tf.Tensor3D, points: tf.Tensor3D, minIou: number): tf.Tensor2D {
+  const [b, m] = points.shape;
+  return tf.tidy(() => {
+    const flat = (t: tf.Tensor3D) => boxCxcywhToXyxy(tf.reshape(t, [b * m, 4]) as tf.Tensor2D) as tf.Tensor2D;
+    const iou = elementwiseIou(flat(teacherBoxes), flat(points));
+    return tf.reshape(tf.cast(tf.greaterEqual(iou, minIou), 'float32'), [b, m]) as tf.Tensor2D;
+  });
 }

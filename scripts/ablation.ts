@@ -148,7 +148,7 @@ console.error(
 const progress = new RunsProgress(100);
 let results: TrainingResult[];
 try {
-  results = [...finished, ...(await runJobs(jobs, layout.jobs, (m) => progress.handle(m)))];
+  results = [...finished, ...(await runJobs(jobs, layout.jobs, (m) => progress.handle(m), { keepGoing: true }))];
 } finally {
   progress.stop();
 }

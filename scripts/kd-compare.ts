@@ -97,7 +97,7 @@ await mkdir(out, { recursive: true });
 console.error(`experiment:compare: ${arms.length} arms x ${seeds.length} seeds of ${iters} iterations -> ${out}: ${results.size} finished, ${jobs.length} to run; layout: ${layout.reason}`);
 const progress = new RunsProgress(100);
 try {
-  const fresh = await runJobs(jobs, layout.jobs, (m) => progress.handle(m));
+  const fresh = await runJobs(jobs, layout.jobs, (m) => progress.handle(m), { keepGoing: true });
   fresh.forEach((r, i) => results.set(jobs[i]!.name, r));
 } finally {
   progress.stop();

@@ -5,7 +5,7 @@ export { runDemo } from './demo/demo-command.js';
 export { DEMO_DEFAULTS, resolveDemoOptions, type DemoOptions, type RunSettings } from './demo/options.js';
 export { DEMO_SCHEDULE, pluginModulePath, studentRunConfig, type ShortSchedule } from './demo/run-config.js';
 export { verdictLine, writeDemoReport } from './demo/demo-report.js';
-export { runJobs, type TrainingJob } from './demo/jobs.js';
+export { runJobs, type RunJobsOptions, type TrainingJob } from './demo/jobs.js';
 export { finishedRun, repoRelative } from './demo/finished-run.js';
 export { trainConfigFile, type ProgressMessage, type TrainingResult } from './demo/run-training.js';
 export { RunsProgress } from './demo/progress.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import type { Hook } from '@detkit/core';
-import { ConsistentPointsDistillation, GeneralSampler, HungarianLogitsDistillation, KdDetrHook, resolveKdLossOptions } from '../src/kd-detr.js';
+import { ConsistentPointsDistillation, GeneralSampler, HeteroRoiDistillation, HungarianLogitsDistillation, KdDetrHook, ProposalSampler, resolveKdLossOptions } from '../src/kd-detr.js';
 import { testRegistry, tmp, writeTeacher } from './helpers.js';
 
 test.before(async () => {
@@ -50,4 +50,14 @@ test('hungarian-logits defaults: the same loss defaults, every teacher query a t
   t.deepEqual(method.loss, resolveKdLossOptions());
   t.is(method.maxTargets, Infinity);
   hook.dispose();
+});
+
+test("kd-detr-hetero defaults: the same loss defaults, boxes compared in image space, every point kept", async (t) => {
+  const { registry } = await testRegistry();
+  const method = await registry.build<HeteroRoiDistillation>('distill-method', { type: 'kd-detr-hetero', samplers: [{ type: 'proposals' }] });
+  t.true(method instanceof HeteroRoiDistillation);
+  t.deepEqual(method.loss, resolveKdLossOptions());
+  t.is(method.boxSpace, 'image');
+  t.is(method.minTeacherIou, 0);
+  t.deepEqual(method.samplers.map((s) => [s.name, (s as ProposalSampler).count]), [['proposals', 100]]);
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -130,4 +130,23 @@ export function recordIterations(runner: Runner): { iters: Array<Record<string, 
     }
   });
   return { iters, tensors };
+}
+
+/**
+ * Writes `dir/config.json`: a tiny DETR on cpu over the `shapes` dataset (batches of 4), for runs
+ * through trainConfigFile or a child process; `train` overrides keys of its train section.
+ */
+export function writeTinyRunConfig(dir: string, train: Record<string, unknown>, extra: Record<string, unknown> = {}, trainCount = 32): string {
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({
+    seed: 3,
+    backend: 'cpu',
+    workDir: dir,
+    model: tinyModel(),
+    data: { train: { type: 'shapes', count: trainCount, canvasSize: 32 }, val: { type: 'shapes', count: trainCount / 4, canvasSize: 32, seed: 9 }, batchSize: 4 },
+    evaluator: { type: 'coco' },
+    train: { checkpointInterval: 0, logInterval: 100, ...train },
+    ...extra,
+  }));
+  return file;
 }

@@ -2,26 +2,17 @@
 // it starts nothing more and stops the running siblings with SIGTERM (each leaves its checkpoint);
 // with keepGoing the other runs finish and the error names every failed run.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { isDetkitError } from '@detkit/core';
 import { runJobs, type ProgressMessage, type TrainingJob } from '../src/experiments.js';
-import { tinyModel, tmp } from './helpers.js';
+import { tmp, writeTinyRunConfig } from './helpers.js';
 
 /** A job training a tiny model on cpu for `maxIters` iterations, in its own folder. */
 function job(name: string, maxIters: number, checkpointEvery?: number): TrainingJob & { dir: string } {
   const dir = tmp();
-  const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({
-    seed: 3,
-    backend: 'cpu',
-    workDir: dir,
-    model: tinyModel(),
-    data: { train: { type: 'shapes', count: 16, canvasSize: 32 }, val: { type: 'shapes', count: 4, canvasSize: 32, seed: 9 }, batchSize: 4 },
-    evaluator: { type: 'coco' },
-    train: { maxIters, evalInterval: maxIters, checkpointInterval: 0, logInterval: 1000 },
-  }));
+  const configFile = writeTinyRunConfig(dir, { maxIters, evalInterval: maxIters, logInterval: 1000 }, {}, 16);
   return { name, configFile, logFile: join(dir, 'train.log'), dir, ...(checkpointEvery ? { checkpointEvery } : {}) };
 }
 

@@ -2,27 +2,15 @@
 // periodic checkpoints (adding a checkpoint hook where the config lists its own hooks) and a run
 // whose work dir holds one resumes from it; the resumed run ends where the uninterrupted one does
 // and its history keeps the evaluations made before the resume.
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { isDetkitError, silentLogger, type Logger } from '@detkit/core';
 import { trainConfigFile, type TrainingResult } from '../src/demo/run-training.js';
-import { captureLogger, tinyModel, tmp } from './helpers.js';
+import { captureLogger, tmp, writeTinyRunConfig } from './helpers.js';
 
 function writeConfig(dir: string, maxIters: number, hooks?: object[]): string {
-  const file = join(dir, 'config.json');
-  const config = {
-    seed: 3,
-    backend: 'cpu',
-    workDir: dir,
-    model: tinyModel(),
-    data: { train: { type: 'shapes', count: 32, canvasSize: 32 }, val: { type: 'shapes', count: 8, canvasSize: 32, seed: 9 }, batchSize: 4 },
-    evaluator: { type: 'coco' },
-    train: { maxIters, evalInterval: 2, checkpointInterval: 0, logInterval: 100 },
-    ...(hooks ? { hooks } : {}),
-  };
-  writeFileSync(file, JSON.stringify(config));
-  return file;
+  return writeTinyRunConfig(dir, { maxIters, evalInterval: 2 }, hooks ? { hooks } : {});
 }
 
 /** Trains `file`; `iters` collects the iterations this process ran. */

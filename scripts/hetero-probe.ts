@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildDetector, loadModelWeights, type Batch } from '@detkit/core';
 import type { QueryGroupDetector, RoiDistillable, RoiTrainOutputs } from '@detkit/detectors';
-import { boxPairIou } from '@detkit/detectors';
+import { boxPairIou, cxcywhToXyxy64 } from '@detkit/detectors';
+import { anchorsOfBoxes } from '@detkit/kd-detr';
 import { setupDetector, trainBatches, type DetectorSetup } from '../bench/detector-setup.js';
 
 const { values: args } = parseArgs({
@@ -46,11 +47,7 @@ const batchSize = 8;
 const valSetup = { ...setup, config: { ...setup.config, data: { ...setup.config.data, train: setup.config.data.val! } } };
 const batches = await trainBatches(valSetup, { count: Math.ceil(Number(args.images) / batchSize), batchSize });
 
-/** Normalised cxcywh -> xyxy on the host, for boxPairIou. */
-const xyxy = (b: ArrayLike<number>, i = 0) => [b[i]! - b[i + 2]! / 2, b[i + 1]! - b[i + 3]! / 2, b[i]! + b[i + 2]! / 2, b[i + 1]! + b[i + 3]! / 2];
-const iou = (a: number[], b: number[]) => boxPairIou(a, 0, b, 0);
 const argmax = (v: number[]) => v.indexOf(Math.max(...v));
-const logit = (p: number) => Math.log(Math.min(Math.max(p, 1e-4), 1 - 1e-4) / (1 - Math.min(Math.max(p, 1e-4), 1 - 1e-4)));
 
 interface Point { gtIou: number; studentIou: number; teacherIou: number; reach: number; weight: number; teacherRight: boolean; studentRight: boolean }
 const points: Point[] = [];
@@ -62,24 +59,28 @@ function probe(batch: Batch): void {
     const m = Math.min(...proposals.map((p) => p.length / 4));
     const boxes = proposals.map((p) => p.subarray(0, 4 * m));
     const pred = student.predictAtBoxes(outputs.roiFeatures, { perImage: boxes });
-    const anchors = tf.tensor3d(boxes.flatMap((b) => Array.from(b, logit)), [boxes.length, m, 4]);
+    const anchors = tf.tensor3d(anchorsOfBoxes(Float32Array.from(boxes.flatMap((b) => Array.from(b)))), [boxes.length, m, 4]);
     const decoded = teacher.decode(teacher.encode(batch.images, batch.masks), [{ anchors }], { detection: false, finalLayerOnly: true }).groups[0]!;
     const [sLogits, sBoxes] = [pred.logits.arraySync(), pred.boxes.arraySync()];
-    const [tLogits, tBoxes] = [decoded.logits.at(-1)!.arraySync() as number[][][], decoded.boxes.at(-1)!.arraySync() as number[][][]];
+    const tLogits = decoded.logits.at(-1)!.arraySync() as number[][][];
+    const tBoxes = decoded.boxes.at(-1)!.dataSync();
     batch.targets.forEach((target, b) => {
+      // xyxy on the host, for boxPairIou(a, i, b, j): the proposals, the teacher's boxes there, the digits.
+      const props = cxcywhToXyxy64(boxes[b]!);
+      const teacherBoxes = cxcywhToXyxy64(tBoxes.subarray(4 * m * b, 4 * m * (b + 1)));
+      const gts = cxcywhToXyxy64(target.boxes);
       for (let i = 0; i < m; i++) {
-        const proposal = xyxy(boxes[b]!, 4 * i);
         let gtIou = 0, j = -1;
         for (let k = 0; k < target.labels.length; k++) {
-          const v = iou(proposal, xyxy(target.boxes, 4 * k));
+          const v = boxPairIou(props, i, gts, k);
           if (v > gtIou) [gtIou, j] = [v, k];
         }
         const tl = tLogits[b]![i]!;
-        const point: Point = { gtIou, reach: iou(xyxy(tBoxes[b]![i]!), proposal), weight: 1 / (1 + Math.exp(-Math.max(...tl))), studentIou: NaN, teacherIou: NaN, teacherRight: false, studentRight: false };
+        const point: Point = { gtIou, reach: boxPairIou(teacherBoxes, i, props, i), weight: 1 / (1 + Math.exp(-Math.max(...tl))), studentIou: NaN, teacherIou: NaN, teacherRight: false, studentRight: false };
         if (j >= 0) {
-          const gt = xyxy(target.boxes, 4 * j), c = target.labels[j]!;
-          point.studentIou = iou(xyxy(sBoxes[b]![i]![c]!), gt);
-          point.teacherIou = iou(xyxy(tBoxes[b]![i]!), gt);
+          const c = target.labels[j]!;
+          point.studentIou = boxPairIou(cxcywhToXyxy64(sBoxes[b]![i]![c]!), 0, gts, j);
+          point.teacherIou = boxPairIou(teacherBoxes, i, gts, j);
           point.teacherRight = argmax(tl) === c;
           point.studentRight = argmax(sLogits[b]![i]!.slice(0, -1)) === c;
         }

@@ -13,6 +13,9 @@ import { DetkitError } from '@detkit/core';
  */
 export type BoxWeights = readonly [number, number, number, number];
 
+/** The box head's weights (torchvision's RoI heads): its targets, and KD-DETR's delta space for a CNN student. */
+export const ROI_HEAD_BOX_WEIGHTS: BoxWeights = [10, 10, 5, 5];
+
 /** Caps dw, dh before exp (torchvision's bbox_xform_clip = log(1000 / 16)): no overflow from an untrained head. */
 export const BBOX_XFORM_CLIP = Math.log(1000 / 16);
 

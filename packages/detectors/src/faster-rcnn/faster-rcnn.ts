@@ -3,7 +3,7 @@ import { DetkitError, Module, runStepsSync, type Batch, type BatchTarget, type D
 import type { Backbone } from '../backbone/types.js';
 import type { DistillBoxes, RoiDistillable, RoiPredictions, RoiTrainOutputs } from '../contract/roi-distillable.js';
 import { anchorsPerCell, levelAnchors } from './anchors.js';
-import { BoxCoder } from './box-coder.js';
+import { BoxCoder, ROI_HEAD_BOX_WEIGHTS } from './box-coder.js';
 import { BoxHead } from './box-head.js';
 import { detectionsForImage } from './detections.js';
 import { Fpn } from './fpn.js';
@@ -35,8 +35,6 @@ interface AnchorSet {
   levelStarts: number[];
 }
 
-const ROI_CODER_WEIGHTS = [10, 10, 5, 5] as const;
-
 /**
  * Faster R-CNN (Ren et al. 2015) with FPN (Lin et al. 2017), following torchvision's
  * `fasterrcnn_resnet50_fpn`: backbone -> FPN -> RPN (anchors, balanced sampling at IoU
@@ -67,7 +65,7 @@ export class FasterRcnn extends Module implements TrainableModel, RoiDistillable
   private readonly levelMapper: LevelMapperOptions;
   private readonly beta: number;
   private readonly rpnCoder = new BoxCoder([1, 1, 1, 1]);
-  private readonly roiCoder = new BoxCoder(ROI_CODER_WEIGHTS);
+  private readonly roiCoder = new BoxCoder(ROI_HEAD_BOX_WEIGHTS);
   private readonly anchorCache = new Map<string, AnchorSet>();
   /** Sampling stream (anchors and RoIs): seeded, advanced by every training pass. */
   private readonly rand: () => number;

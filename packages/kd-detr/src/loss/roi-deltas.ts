@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DetkitError } from '@detkit/core';
+import { ROI_HEAD_BOX_WEIGHTS } from '@detkit/detectors';
 
 /**
  * Where heterogeneous KD-DETR compares the teacher's box with the student's in its L1 term:
@@ -11,10 +12,10 @@ export type HeteroBoxSpace = 'image' | 'roi';
 export const HETERO_BOX_SPACES: readonly HeteroBoxSpace[] = ['image', 'roi'];
 
 /**
- * torchvision's box-head weights (dx, dy, dw, dh): the scale of a Faster R-CNN's own box
- * targets, so that a distillation point's L1 gradient is of the order of one positive RoI's.
+ * The box head's weights (dx, dy, dw, dh), `ROI_HEAD_BOX_WEIGHTS`: the scale of a Faster R-CNN's
+ * own box targets, so that a distillation point's L1 gradient is of the order of one positive RoI's.
  */
-export const ROI_DELTA_WEIGHTS = [10, 10, 5, 5] as const;
+export const ROI_DELTA_WEIGHTS = ROI_HEAD_BOX_WEIGHTS;
 
 /** Widths and heights are floored here before the log: a degenerate box must not give -Infinity. */
 const MIN_SIZE = 1e-6;

@@ -23,8 +23,8 @@ export interface PreparedBoxes extends Prepared {
   later: tf.Tensor[];
 }
 
-/** Pre-sigmoid anchors of normalised cxcywh boxes (clamped off 0 and 1, where the logit is infinite). */
-function inverseSigmoid(boxes: Float32Array): Float32Array {
+/** Pre-sigmoid anchors of normalised cxcywh boxes (clamped off 0 and 1, where the logit is infinite): how the teacher is given proposal points. */
+export function anchorsOfBoxes(boxes: Float32Array): Float32Array {
   return boxes.map((v) => {
     const p = Math.min(Math.max(v, 1e-4), 1 - 1e-4);
     return Math.log(p / (1 - p));
@@ -132,7 +132,7 @@ export class HeteroRoiDistillation implements DistillMethod<PreparedBoxes, RoiDi
     const m = Math.min(...perImage.map((b) => b.length / 4));
     if (!(m > 0)) return undefined;
     const boxes = perImage.map((b) => b.subarray(0, 4 * m));
-    const anchors = tf.tensor3d(inverseSigmoid(Float32Array.from(boxes.flatMap((b) => Array.from(b)))), [boxes.length, m, 4]);
+    const anchors = tf.tensor3d(anchorsOfBoxes(Float32Array.from(boxes.flatMap((b) => Array.from(b)))), [boxes.length, m, 4]);
     const [teacher] = teacherAtAnchors(prepared.teacher!, prepared.encoded!, [anchors]);
     prepared.later.push(anchors, teacher!.logits, teacher!.boxes);
     return { teacher: teacher!, boxes: { perImage: boxes } };

@@ -2,7 +2,7 @@ import { DetkitError, type BuildContext, type Hook, type PluginContext, type Typ
 import { HungarianMatcher } from '@detkit/detectors';
 import { KdDetrHook } from './hook/kd-detr-hook.js';
 import { resolveKdLossOptions, type KlNormalizer, type ResolvedKdLossOptions } from './loss/kd-loss.js';
-import { HETERO_BOX_SPACES, type HeteroBoxSpace } from './loss/roi-deltas.js';
+import { HETERO_BOX_SPACES } from './loss/roi-deltas.js';
 import { ConsistentPointsDistillation } from './methods/consistent-points.js';
 import { GtMatchedLogitsDistillation } from './methods/gt-matched-logits.js';
 import { HungarianLogitsDistillation } from './methods/hungarian-logits.js';
@@ -10,7 +10,7 @@ import type { AnyDistillMethod, DistillMethod } from './methods/method.js';
 import { HeteroRoiDistillation } from './methods/hetero-roi.js';
 import { NoDistillation } from './methods/none.js';
 import { GeneralSampler } from './samplers/general.js';
-import type { QuerySampler } from './samplers/sampler.js';
+import { POINT_CONTENTS, type QuerySampler } from './samplers/sampler.js';
 import { SpecificSampler } from './samplers/specific.js';
 import { ProposalSampler } from './samplers/proposals.js';
 import { loadTeacher, readTeacherSpec } from './teacher/load-teacher.js';
@@ -89,11 +89,7 @@ export function registerKdDetr(ctx: PluginContext): void {
     'specific',
     (params) => {
       const p = new Params('sampler specific', params, ['name', 'content']);
-      const content = p.string('content', 'zeros');
-      if (content !== 'zeros' && content !== 'learned') {
-        throw new DetkitError('CONFIG_INVALID', `sampler specific.content must be 'zeros' or 'learned', got ${JSON.stringify(content)}`, { key: 'sampler specific.content' });
-      }
-      return new SpecificSampler({ name: p.string('name'), content });
+      return new SpecificSampler({ name: p.string('name'), content: p.oneOf('content', POINT_CONTENTS, 'zeros') });
     },
     { description: "KD-DETR specific points: the teacher's own learned anchors, detached; content 'learned' decodes them with each model's own query content (DINO)" },
   );
@@ -120,10 +116,7 @@ export function registerKdDetr(ctx: PluginContext): void {
     'kd-detr-hetero',
     async (params, b) => {
       const p = new Params('distill', params, ['samplers', 'boxSpace', 'minTeacherIou', ...LOSS_KEYS]);
-      const boxSpace = p.string('boxSpace', 'image') as HeteroBoxSpace;
-      if (!HETERO_BOX_SPACES.includes(boxSpace)) {
-        throw new DetkitError('CONFIG_INVALID', `distill.boxSpace must be one of ${HETERO_BOX_SPACES.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(boxSpace)}`, { key: 'distill.boxSpace' });
-      }
+      const boxSpace = p.oneOf('boxSpace', HETERO_BOX_SPACES, 'image');
       return new HeteroRoiDistillation(await buildSamplers(p, b), readLoss(p), boxSpace, p.number('minTeacherIou', 0)) as AnyDistillMethod;
     },
     { description: 'heterogeneous KD-DETR: a DETR teacher into a CNN student (RoI contract); distillation points are boxes the teacher decodes as queries and the student pools as RoIs' },

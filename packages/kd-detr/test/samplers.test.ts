@@ -70,6 +70,6 @@ test("sampler 'specific': content defaults to 'zeros'; 'learned' is kept; anythi
   t.is((await registry.build<SpecificSampler>('sampler', { type: 'specific' })).content, 'zeros');
   t.is((await registry.build<SpecificSampler>('sampler', { type: 'specific', content: 'learned' })).content, 'learned');
   const e = await t.throwsAsync(registry.build('sampler', { type: 'specific', content: 'teacher' }));
-  t.regex(e!.message, /sampler specific\.content must be 'zeros' or 'learned', got "teacher"/);
+  t.regex(e!.message, /sampler specific\.content must be one of 'zeros', 'learned', got "teacher"/);
   t.like(e, { code: 'CONFIG_INVALID', details: { key: 'sampler specific.content' } });
 });

@@ -27,6 +27,7 @@ export interface SamplerContext {
  * detection outputs; the student's content rows learn from the distillation too.
  */
 export type PointContent = 'zeros' | 'learned';
+export const POINT_CONTENTS: readonly PointContent[] = ['zeros', 'learned'];
 
 export interface QuerySampler {
   /** Short name used in loss-term names, e.g. `general` -> `loss_kd_general_cls`. */

@@ -46,6 +46,14 @@ export class Params {
     return v;
   }
 
+  /** One of a fixed set of strings (`'image' | 'roi'`); the error lists them. */
+  oneOf<T extends string>(key: string, choices: readonly T[], fallback: T): T {
+    const v = this.params[key];
+    if (v === undefined) return fallback;
+    if (!choices.includes(v as T)) this.fail(key, `one of ${choices.map((c) => `'${c}'`).join(', ')}`);
+    return v as T;
+  }
+
   object(key: string): Record<string, unknown> | undefined {
     const v = this.params[key];
     if (v === undefined) return undefined;

@@ -3,7 +3,8 @@
 # package, installs the tarballs into a fresh project outside the repo (mktemp -d), writes a
 # TypeScript config and a third-party plugin package there, then runs `detkit list`, a
 # 5-iteration `detkit train`, `detkit predict --json`, a config that extends one of this repo's
-# configs, and the project's own `tsc` (strict, nodenext, types: [], no skipLibCheck).
+# configs, a gradient check with @detkit/core/testing, and the project's own `tsc` (strict,
+# nodenext, types: [], no skipLibCheck).
 # Stops at the first failure saying which step failed; always deletes its temp dirs.
 set -Eeuo pipefail
 
@@ -189,6 +190,22 @@ console.log('  model ' + config.model.type + ', hiddenDim ' + config.model.hidde
 grep -q "model dab-detr, hiddenDim 128, workDir $project/work_dirs/extended" "$work/extends.txt" || fail 'the extended config did not merge (or its workDir is not relative to it)'
 if grep -q 'Platform node has already been set' "$work/extends.txt"; then fail "the clone's config loaded a second tfjs"; fi
 
+step "@detkit/core/testing in the project: a plugin author's gradient check"
+cat >plugin-check.mts <<'EOF'
+import { finiteDiff, scaledError } from '@detkit/core/testing';
+
+// d(x^3)/dx at 2 is 12: the float64 reference a plugin's own gradient would be checked against.
+const g = finiteDiff((x) => x[0]! ** 3, [2]);
+if (!(scaledError(g, [12]) < 1e-6)) throw new Error(`finiteDiff gave ${g[0]}`);
+console.log(`  d(x^3)/dx at 2 = ${g[0]!.toFixed(6)}`);
+EOF
+node --input-type=module -e "
+import { finiteDiff, scaledError } from '@detkit/core/testing';
+const g = finiteDiff((x) => x[0] ** 3, [2]);
+if (!(scaledError(g, [12]) < 1e-6)) throw new Error('finiteDiff gave ' + g[0]);
+console.log('  d(x^3)/dx at 2 = ' + g[0].toFixed(6));
+"
+
 step "the project's own tsc $ts_version: strict, nodenext, types: [], no skipLibCheck"
 cat >tsconfig.json <<EOF
 {
@@ -202,7 +219,7 @@ cat >tsconfig.json <<EOF
     "types": [],
     "noEmit": true
   },
-  "include": ["$config", "extends-clone.config.mts", "detkit-plugin-hello/index.ts"]
+  "include": ["$config", "extends-clone.config.mts", "detkit-plugin-hello/index.ts", "plugin-check.mts"]
 }
 EOF
 npx --no -- tsc --version

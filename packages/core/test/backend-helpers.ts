@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs'; // registers the gradients (tfjs-core alone has none)
 import { installWasmKernels } from '../src/backend/index.js';
 import { randomValues } from './random-values.js';
-import { relativeError } from './relative-error.js';
+import { scaledError } from '@detkit/core/testing';
 
 export { randomValues };
 
@@ -34,7 +34,6 @@ export function runOn(backend: 'wasm' | 'cpu', fn: () => tf.Tensor | tf.Tensor[]
   }
 }
 
-export { relativeError } from './relative-error.js';
 
 /** Worst relative error between wasm and cpu over all outputs (Infinity on a shape mismatch). */
 export function wasmVsCpu(fn: () => tf.Tensor | tf.Tensor[]): { error: number; shapes: number[][] } {
@@ -43,7 +42,7 @@ export function wasmVsCpu(fn: () => tf.Tensor | tf.Tensor[]): { error: number; s
   let error = 0;
   for (let i = 0; i < c.values.length; i++) {
     if (JSON.stringify(w.shapes[i]) !== JSON.stringify(c.shapes[i])) return { error: Infinity, shapes: w.shapes };
-    error = Math.max(error, relativeError(w.values[i]!, c.values[i]!));
+    error = Math.max(error, scaledError(w.values[i]!, c.values[i]!));
   }
   return { error, shapes: c.shapes };
 }

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerTfjsGradients } from '../src/backend/gradients.js';
 import { GroupNorm } from '../src/nn/index.js';
-import { maxAbsDiff, randArray } from './nn-gradcheck.js';
+import { maxAbsDiff } from '@detkit/core/testing';
+import { randArray } from './random-inputs.js';
 
 test.before(async () => {
   await registerTfjsGradients();

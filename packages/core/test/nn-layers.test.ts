@@ -7,7 +7,8 @@ import {
   setLinearMatmulMode, gelu, inverseSigmoid, getActivation,
   detkitStateDictToTorch, torchStateDictToDetkit,
 } from '../src/nn/index.js';
-import { gradCheck, maxAbsDiff, randArray, randTensor } from './nn-gradcheck.js';
+import { gradCheck, maxAbsDiff } from '@detkit/core/testing';
+import { randArray, randTensor } from './random-inputs.js';
 
 test.before(async () => {
   await registerTfjsGradients(); // tfjs-core alone registers no op gradients

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { probeBackend, selectBackend } from '../src/backend/select-backend.js';
 import { createOptimizer } from '../src/optim/index.js';
 import { silentLogger } from '../src/util/logger.js';
+import { scaledError } from '@detkit/core/testing';
 import { programsDuring } from './webgpu-compare.js';
 
 const probe = await probeBackend('webgpu');
@@ -33,14 +34,6 @@ function adamwReference(p0: Float32Array, grads: Float32Array[], lr: number, wd:
     }
   });
   return p;
-}
-
-function maxRelative(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-  return worst / scale;
 }
 
 /** A trainable variable that owns its buffer (as a model's parameters do: made inside a tidy). */
@@ -73,7 +66,7 @@ if (!probe.ok) {
     }
     t.is(w.dataId, id, 'updated in place');
     t.is(programs, 0, 'after the first step, no tfjs program runs');
-    const err = maxRelative(await w.data(), adamwReference(p0, grads, 1e-2, 0.05, 0.37));
+    const err = scaledError(await w.data(), adamwReference(p0, grads, 1e-2, 0.05, 0.37));
     t.true(err < 1e-5, `max relative error ${err}`);
     const sd = opt.stateDict();
     t.true((await sd.get('exp_avg/w')!.data()).some((x) => x !== 0), 'exp_avg was written');
@@ -89,7 +82,7 @@ if (!probe.ok) {
     const g = tf.tensor1d(values(1000, 6));
     opt.step(new Map([['w', g]]), 1e-2);
     t.deepEqual(Array.from(await alias.data()), Array.from(p0), 'the alias is untouched');
-    const err = maxRelative(await w.data(), adamwReference(p0, [values(1000, 6)], 1e-2, 0.01, 1));
+    const err = scaledError(await w.data(), adamwReference(p0, [values(1000, 6)], 1e-2, 0.01, 1));
     t.true(err < 1e-5, `the parameter still got the update (max relative error ${err})`);
     tf.dispose([alias, g, w]);
     opt.dispose();

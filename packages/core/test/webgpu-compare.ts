@@ -3,7 +3,7 @@
  * the cpu backend, and per-key relative errors.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { relativeError } from './relative-error.js';
+import { scaledError } from '@detkit/core/testing';
 
 /** The shader keys of the tfjs programs (each one dispatch) run on webgpu while `fn` runs. */
 export function programsDuring(fn: () => void): string[] {
@@ -29,9 +29,9 @@ export async function onCpu<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** relativeError of every key of `got` against `want`. */
+/** scaledError of every key of `got` against `want`. */
 export function errorsByKey<K extends string>(got: Record<K, ArrayLike<number>>, want: Record<K, ArrayLike<number>>, keys: readonly K[]): Record<K, number> {
-  return Object.fromEntries(keys.map((k) => [k, relativeError(got[k], want[k])])) as Record<K, number>;
+  return Object.fromEntries(keys.map((k) => [k, scaledError(got[k], want[k])])) as Record<K, number>;
 }
 
 export const fmtErrors = (e: Record<string, number>): string => Object.entries(e).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ');

@@ -14,7 +14,7 @@ import {
 import { probeBackend, selectBackend } from '../src/backend/select-backend.js';
 import { silentLogger } from '../src/util/logger.js';
 import { makeCase, referenceForward, referenceGradients, tokensOf, type MsCase } from './ms-deform-attn-reference.js';
-import { relativeError } from './relative-error.js';
+import { scaledError } from '@detkit/core/testing';
 
 const probe = await probeBackend('webgpu');
 const TOL = 1e-5;
@@ -64,7 +64,7 @@ function loops(c: MsCase): Result {
 
 
 function errors(got: Result, want: Result | Record<Key, ArrayLike<number>>): Record<Key, number> {
-  return Object.fromEntries(KEYS.map((k) => [k, relativeError(got[k], want[k])])) as Record<Key, number>;
+  return Object.fromEntries(KEYS.map((k) => [k, scaledError(got[k], want[k])])) as Record<Key, number>;
 }
 
 /**
@@ -169,12 +169,12 @@ if (!probe.ok) {
     c.dOut = Float64Array.from([1, -2]);
     const got = await onWebGpu(c, 'kernel');
     const want = [0.5 * (0.75 * 3 + 0.25 * 7), 0.5 * (0.75 * 4 + 0.25 * 8)];
-    t.true(relativeError(got.out, want) < TOL, `out ${got.out} vs ${want}`);
+    t.true(scaledError(got.out, want) < TOL, `out ${got.out} vs ${want}`);
     // dValue: 0.5*0.75 and 0.5*0.25 times dOut on rows (0,1) and (1,1) of level 0; zero elsewhere (level 1 included).
     const wantValue = [0, 0, 0.375, -0.75, 0, 0, 0.125, -0.25, 0, 0, 0, 0, 0, 0, 0, 0];
     t.deepEqual(Array.from(got.value), wantValue);
     const ref = loops(c);
-    t.true(relativeError(got.locations, ref.locations) < TOL && relativeError(got.weights, ref.weights) < TOL, 'locations / weights gradients = cpu');
+    t.true(scaledError(got.locations, ref.locations) < TOL && scaledError(got.weights, ref.weights) < TOL, 'locations / weights gradients = cpu');
   });
 
   test.serial('dValue accumulation: 64+ samples per corner row (B=2, H=3, 3 levels, Dh 1, 3, 8) = the cpu kernel to 1e-5', async (t) => {

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerTfjsGradients } from '@detkit/core';
 import { blockDiagonalMask, multiHeadAttention } from '../src/detectors.js';
-import { maxAbsDiff } from './detr-helpers.js';
+import { maxAbsDiff } from '@detkit/core/testing';
 
 test.before(async () => {
   await tf.setBackend('cpu');

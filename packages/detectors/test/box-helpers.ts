@@ -15,30 +15,3 @@ export function randomCxcywh(rand: () => number, n: number): Float64Array {
   }
   return out;
 }
-
-/** Central finite differences of a scalar float64 function of a flat vector. */
-export function finiteDiff(f: (x: Float64Array) => number, x: ArrayLike<number>, h = 1e-6): Float64Array {
-  const g = new Float64Array(x.length);
-  const xp = Float64Array.from(x);
-  for (let i = 0; i < x.length; i++) {
-    const x0 = xp[i];
-    xp[i] = x0 + h;
-    const fp = f(xp);
-    xp[i] = x0 - h;
-    const fm = f(xp);
-    xp[i] = x0;
-    g[i] = (fp - fm) / (2 * h);
-  }
-  return g;
-}
-
-/** Largest |a - b| / (atol + rtol |b|): <= 1 means close. */
-export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): number {
-  if (a.length !== b.length) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) {
-    const r = Math.abs(a[i] - b[i]) / (atol + rtol * Math.abs(b[i]));
-    if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : Math.max(worst, r);
-  }
-  return worst;
-}

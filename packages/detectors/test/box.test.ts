@@ -7,7 +7,8 @@ import {
   elementwiseGiou64, elementwiseIou, generalizedBoxIou, generalizedBoxIou64, inverseSigmoid, inverseSigmoid64,
   normalizeBoxes, normalizeBoxes64, scaleBoxesToPixels, scaleBoxesToPixels64, xyxyToCxcywh64,
 } from '../src/box/index.js';
-import { closeness, finiteDiff, randomCxcywh, rng } from './box-helpers.js';
+import { closeness, finiteDiff } from '@detkit/core/testing';
+import { randomCxcywh, rng } from './box-helpers.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');

@@ -58,13 +58,6 @@ export function disposeBatch(b: Batch): void {
   b.masks.dispose();
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
 /** A tiny Deformable DETR (2 levels: the small CNN's stride-4 map and one extra stride-2 level). */
 export function tinyDeformableDetr(over: Partial<DeformableDetrOptions> = {}): DeformableDetr {
   return new DeformableDetr(tinyDetrOptions({ numFeatureLevels: 2, numPoints: 2, groupNormGroups: 4, ...over }));

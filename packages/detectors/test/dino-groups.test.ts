@@ -9,7 +9,8 @@ import {
   composeLayout, layoutMask, layoutMaskValues, multiHeadAttention, MASKED,
   type AttentionLayout, type DeformableEncoded, type DinoTrainOutputs, type QueryGroup, type UniformSource,
 } from '../src/detectors.js';
-import { disposeBatch, maxAbsDiff, tinyBatch, tinyDino } from './detr-helpers.js';
+import { maxAbsDiff } from '@detkit/core/testing';
+import { disposeBatch, tinyBatch, tinyDino } from './detr-helpers.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerTfjsGradients } from '@detkit/core';
 import type { QueryGroup } from '../src/detectors.js';
-import { disposeBatch, maxAbsDiff, tinyBatch, tinyDabDetr } from './detr-helpers.js';
+import { maxAbsDiff } from '@detkit/core/testing';
+import { disposeBatch, tinyBatch, tinyDabDetr } from './detr-helpers.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');

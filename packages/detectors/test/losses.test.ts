@@ -6,7 +6,8 @@ import { isDetkitError } from '@detkit/core';
 import { elementwiseGiou64, cxcywhToXyxy64 } from '../src/box/index.js';
 import { HungarianMatcher, type MatchIndices } from '../src/matcher/index.js';
 import { SetCriterion, gatherRows, giouBoxLoss, l1BoxLoss, layerTermName, sigmoidFocalLoss } from '../src/losses/index.js';
-import { closeness, finiteDiff, randomCxcywh, rng } from './box-helpers.js';
+import { closeness, finiteDiff } from '@detkit/core/testing';
+import { randomCxcywh, rng } from './box-helpers.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MLP, selectBackend, silentLogger } from '@detkit/core';
 import { DabDecoder } from '../src/dab-detr/decoder.js';
 import { detach, stopGradient } from '../src/transformer/detach.js';
+import { scaledError } from '@detkit/core/testing';
 import { rng } from './box-helpers.js';
 
 test.before(async () => {
@@ -17,17 +18,9 @@ function rand(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
   return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => lo + (hi - lo) * r()), shape);
 }
 
-/** max |a-b| / max |b|, the scale floored at 1e-2: a gradient that is zero in exact arithmetic
- * (e.g. a key bias, which shifts every score of a softmax row alike) is rounding noise in both. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return d / Math.max(s, 1e-2);
-}
+/** The scale floor for gradients: one that is zero in exact arithmetic (e.g. a key bias, which
+ * shifts every score of a softmax row alike) is rounding noise in both. */
+const GRAD_SCALE_FLOOR = 1e-2;
 
 test('DabDecoder: batch-1 shared queries = the same queries tiled per image (outputs and all gradients)', (t) => {
   const d = 16;
@@ -53,10 +46,10 @@ test('DabDecoder: batch-1 shared queries = the same queries tiled per image (out
     });
   const shared = tf.variableGrads(loss(true), vars);
   const tiled = tf.variableGrads(loss(false), vars);
-  t.true(relErr(shared.value.dataSync(), tiled.value.dataSync()) < 1e-5);
+  t.true(scaledError(shared.value.dataSync(), tiled.value.dataSync(), GRAD_SCALE_FLOOR) < 1e-5);
   t.is(Object.keys(shared.grads).length, vars.length, 'every parameter gets a gradient');
   for (const v of vars) {
-    const e = relErr(shared.grads[v.name]!.dataSync(), tiled.grads[v.name]!.dataSync());
+    const e = scaledError(shared.grads[v.name]!.dataSync(), tiled.grads[v.name]!.dataSync(), GRAD_SCALE_FLOOR);
     t.true(e < 1e-4, `${nameOf.get(v.name)}: relative error ${e}`);
   }
   tf.dispose([shared.value, tiled.value, ...Object.values(shared.grads), ...Object.values(tiled.grads), memory, pos, mask, tgt1, anchors1]);

@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerTfjsGradients } from '@detkit/core';
 import { groupSize, isQueryGroupDetector, type DecodeOutput, type Encoded, type QueryGroup, type QueryGroupDetector } from '../src/detectors.js';
-import { disposeBatch, maxAbsDiff, tinyBatch } from './detr-helpers.js';
+import { maxAbsDiff } from '@detkit/core/testing';
+import { disposeBatch, tinyBatch } from './detr-helpers.js';
 
 /** A query-group detector as the tiny models of detr-helpers.ts (6 detection queries, d = 16). */
 export type AnchorQueryDetector = QueryGroupDetector;

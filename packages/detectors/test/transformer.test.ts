@@ -10,7 +10,8 @@ import {
   sineEmbedForPosition,
   sinePositionEmbedding,
 } from '../src/detectors.js';
-import { finiteDiff, rng } from './box-helpers.js';
+import { finiteDiff } from '@detkit/core/testing';
+import { rng } from './box-helpers.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');

@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { hasFusedPairGiou, selectBackend, silentLogger } from '@detkit/core';
 import { cxcywhToXyxy64, elementwiseGiou64, pairGiouCxcywh } from '../src/index.js';
-import { probeWebGpu, scaledError } from './webgpu-helpers.js';
+import { finiteDiff, scaledError } from '@detkit/core/testing';
+import { probeWebGpu } from './webgpu-helpers.js';
 
 const probe = await probeWebGpu();
 
@@ -60,17 +61,8 @@ async function onCpu<T>(f: () => Promise<T>): Promise<T> {
 
 /** Central differences of sum(giou64 * dy) in float64, per coordinate of `a` (or of `b`). */
 function numericGrad(a: number[], b: number[], dy: number[], wrtA: boolean): Float64Array {
-  const f = (x: number[], y: number[]) => elementwiseGiou64(cxcywhToXyxy64(x), cxcywhToXyxy64(y)).reduce((s, v, i) => s + v * dy[i]!, 0);
-  const h = 1e-6;
-  const out = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) {
-    const plus = (wrtA ? a : b).slice();
-    const minus = plus.slice();
-    plus[i]! += h;
-    minus[i]! -= h;
-    out[i] = ((wrtA ? f(plus, b) : f(a, plus)) - (wrtA ? f(minus, b) : f(a, minus))) / (2 * h);
-  }
-  return out;
+  const f = (x: ArrayLike<number>, y: ArrayLike<number>) => elementwiseGiou64(cxcywhToXyxy64(x), cxcywhToXyxy64(y)).reduce((s, v, i) => s + v * dy[i]!, 0);
+  return wrtA ? finiteDiff((x) => f(x, b), a) : finiteDiff((y) => f(a, y), b);
 }
 
 if (!probe.ok) {

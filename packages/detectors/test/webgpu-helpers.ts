@@ -11,18 +11,6 @@ export async function probeWebGpu(): Promise<{ ok: true; adapter: string } | { o
   return r.ok ? { ok: true, adapter: r.reason.split(';')[0]! } : r;
 }
 
-/** max |a - b| / max |b|: the error relative to the tensor's scale (elementwise relative blows up near 0). */
-export function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
-
 /** Host copies of every parameter, by name (async: works on webgpu). */
 export async function hostParams(m: { namedParameters(): Array<[string, tf.Variable]> }): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();

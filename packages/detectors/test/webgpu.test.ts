@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { applyGradients, computeGradients, createOptimizer, selectBackend, silentLogger, trainStep, type Batch, type ForwardSteps, type LossTerms } from '@detkit/core';
 import type { DabDetr } from '../src/detectors.js';
 import { disposeBatch, tinyBatch, tinyDabDetr } from './detr-helpers.js';
-import { hostParams, probeWebGpu, scaledError, setParams } from './webgpu-helpers.js';
+import { scaledError } from '@detkit/core/testing';
+import { hostParams, probeWebGpu, setParams } from './webgpu-helpers.js';
 
 const probe = await probeWebGpu();
 

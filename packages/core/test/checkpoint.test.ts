@@ -219,7 +219,7 @@ test.serial('NaN/Inf weights: refused at load (checkpoint, weights file, export)
   const good = join(dir, 'good.safetensors');
   await saveCheckpoint(good, { model, iter: 5, epoch: 0 });
   const goodBytes = readFileSync(good);
-  model.conv2.assign(tf.tidy(() => tf.where(tf.equal(tf.range(0, 288).reshape([3, 3, 4, 8]), 7), tf.scalar(NaN), model.conv2)));
+  model.conv2.assign(tf.tidy(() => tf.where(tf.equal(tf.range(0, 288).reshape([3, 3, 4, 8]), 7), tf.scalar(NaN), model.conv2 as tf.Tensor)));
   const before = tf.memory().numTensors;
   const save = await t.throwsAsync(saveCheckpoint(good, { model, iter: 6, epoch: 0 }));
   t.true(isDetkitError(save, 'LOSS_NOT_FINITE'));

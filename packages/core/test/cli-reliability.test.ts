@@ -80,7 +80,7 @@ test('stale temp files of dead writers are removed at start, a live writer\'s ar
   t.regex(r.stderr, /--set train\.maxIters=2e0: read as 2/);
   const resolved = JSON.parse(readFileSync(join(workDir, 'config.resolved.json'), 'utf8'));
   t.is(resolved.train.maxIters, 2);
-  t.like(resolved.overrides.find((o: { key: string }) => o.key === 'train.maxIters' && o.set.endsWith('2e0')), { value: 2 });
+  t.like(resolved.overrides.find((o: { key: string; set: string }) => o.key === 'train.maxIters' && o.set.endsWith('2e0')), { value: 2 });
 });
 
 test('--set with an unknown top-level key fails with a suggestion (exit 3); 1e999 is refused as written', async (t) => {

@@ -21,7 +21,7 @@ const INIT = [
 
 /** float64 re-implementation of torch.optim.{AdamW, Adam, SGD} with per-group lr and wd. */
 function reference(cfg: OptimizerConfig, steps: number, lrs: number[], groupOf: (name: string) => { lrMult: number; wd: number }): number[][] {
-  const ps = INIT.map(([, v]) => [...v]);
+  const ps: number[][] = INIT.map(([, v]) => [...v]);
   const m = ps.map((p) => p.map(() => 0));
   const v = ps.map((p) => p.map(() => 0));
   const [b1, b2] = cfg.betas ?? [0.9, 0.999];
@@ -190,7 +190,7 @@ test('createOptimizer validates its config with the key at fault', (t) => {
 
 test('clipGradNorm: global L2 norm and scaling match a hand computation; no leaks', (t) => {
   // norm = sqrt(3^2 + 4^2 + 12^2) = 13
-  const grads = new Map([['a', tf.tensor1d([3, 4])], ['b', tf.tensor2d([[12]])]]);
+  const grads = new Map<string, tf.Tensor>([['a', tf.tensor1d([3, 4])], ['b', tf.tensor2d([[12]])]]);
   const n = tf.memory().numTensors;
   const clipped = clipGradNorm(grads, 6.5);
   t.true(Math.abs(clipped.norm - 13) < 1e-5);

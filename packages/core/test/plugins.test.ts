@@ -150,7 +150,7 @@ templateTest('the template detector builds from the registry, trains (loss falls
         const r = model.forwardTrain(batch);
         return Object.values(r.losses).reduce((a, l) => tf.add(a, l)) as import('@tensorflow/tfjs-core').Scalar;
       }, vars);
-      opt.applyGradients(grads);
+      opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
     });
     if (i === 0) afterFirst = tf.memory().numTensors; // Adam's slots exist from step 1 on
   }

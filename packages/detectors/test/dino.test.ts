@@ -41,14 +41,15 @@ test.serial("look forward twice: a loss on layer 2's boxes reaches layer 1's box
   const params = m.trainableParameters();
   const gradOf = (lookForwardTwice: boolean): Map<string, number> => {
     m.lookForwardTwice = lookForwardTwice;
-    return tf.tidy(() => {
+    const byName = new Map<string, number>();
+    tf.tidy(() => {
       const { grads } = tf.variableGrads(() => {
         const { detection } = m.decode(m.encode(batch.images, batch.masks), []);
         return tf.sum(tf.mul(detection.boxes[2]!, tf.randomNormal(detection.boxes[2]!.shape, 0, 1, 'float32', 7))) as tf.Scalar;
       }, params.map(([, v]) => v));
-      const byName = new Map(params.map(([n, v]) => [n, grads[v.name] ? tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]! : 0]));
-      return byName;
+      for (const [n, v] of params) byName.set(n, grads[v.name] ? tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]! : 0);
     });
+    return byName;
   };
   const head = (g: Map<string, number>, l: number) => [...g].filter(([n]) => n.startsWith(`bbox_embed.${l}.`)).reduce((s, [, v]) => s + v, 0);
   const on = gradOf(true);

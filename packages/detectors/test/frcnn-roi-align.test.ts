@@ -126,7 +126,7 @@ test.serial('no RoI on a level, or none at all', async (t) => {
   await tf.setBackend('cpu');
   const { levels, rois } = fixture(3);
   const lv = tensorsOf(levels);
-  const only0: Rois = { imageIndex: [0], boxes: rois.boxes.slice(0, 4) as number[], level: [0] };
+  const only0: Rois = { imageIndex: [0], boxes: Array.from(rois.boxes).slice(0, 4), level: [0] };
   const out = roiAlign(lv, only0, { outputSize: 2, samplingRatio: 2, aligned: true });
   t.deepEqual(out.shape, [1, 2, 2, 3]);
   const none = roiAlign(lv, { imageIndex: [], boxes: [], level: [] }, { outputSize: 2, samplingRatio: 2, aligned: true });

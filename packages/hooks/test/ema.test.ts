@@ -3,7 +3,7 @@ import test from 'ava';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Runner, type IterInfo, type RunState } from '@detkit/core';
+import { Runner, type Batch, type IterInfo, type RunState } from '@detkit/core';
 import { EmaHook } from '../src/hooks.js';
 import { baseOptions, DenseNet, DenseSource, useCpu } from './helpers.js';
 
@@ -59,7 +59,7 @@ test.serial('runner evaluates with the EMA weights and keeps training the live o
   const live = Array.from(model.w.dataSync());
   await runner.evaluate();
   // independent prediction of the first val image with the EMA weights
-  const batch = (await new DenseSource(1, 9).batches(0)[Symbol.asyncIterator]().next()).value;
+  const batch: Batch = (await new DenseSource(1, 9).batches(0)[Symbol.asyncIterator]().next()).value;
   const x = Array.from(batch.images.dataSync()).slice(0, 4);
   const w = Array.from(ema.weights!.get('w')!.dataSync());
   const b = ema.weights!.get('b')!.dataSync()[0]!;

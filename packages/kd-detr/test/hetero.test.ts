@@ -4,7 +4,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { isDetkitError, type Hook } from '@detkit/core';
+import { isDetkitError, type Hook, type TypedConfig } from '@detkit/core';
 import type { DistillBoxes, FasterRcnn, QueryGroupDetector, RoiDistillable, RoiPredictions } from '@detkit/detectors';
 import { GeneralSampler, HeteroRoiDistillation, KdDetrHook, kdSegmentLosses, resolveKdLossOptions, studentAtTeacherClass, type KdLossOptions } from '../src/kd-detr.js';
 import { changedSince, recordIterations, snapshot, testRegistry, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
@@ -133,7 +133,9 @@ test.serial("boxSpace 'roi': the L1 term equals the float64 delta computation, G
   t.true(Math.abs(roi.kd_p_l1! - image.kd_p_l1!) > 1, 'the spaces differ');
   t.is(roi.kd_p_cls, image.kd_p_cls);
   t.is(roi.kd_p_giou, image.kd_p_giou);
-  const grad = tf.tidy(() => tf.grad((b: tf.Tensor) => methodTerms('roi', b as tf.Tensor4D).kd_p_l1!)(tf.tensor4d([S_BOXES])).arraySync()[0]!);
+  const gradT = tf.tidy(() => tf.grad((b: tf.Tensor) => methodTerms('roi', b as tf.Tensor4D).kd_p_l1!)(tf.tensor4d([S_BOXES])));
+  const grad = (gradT.arraySync() as number[][][][])[0]!;
+  gradT.dispose();
   const h = 1e-6;
   for (let i = 0; i < 2; i++) {
     for (let c = 0; c < 3; c++) {
@@ -169,7 +171,7 @@ test.serial('an unknown boxSpace fails at build naming the key', async (t) => {
 });
 
 /** A Faster R-CNN small enough for 16x16 images on cpu. */
-function tinyFasterRcnn(over: Record<string, unknown> = {}) {
+function tinyFasterRcnn(over: Record<string, unknown> = {}): TypedConfig {
   return {
     type: 'faster-rcnn',
     numClasses: 3,
@@ -183,7 +185,7 @@ function tinyFasterRcnn(over: Record<string, unknown> = {}) {
   };
 }
 
-async function run(studentCfg: Record<string, unknown>, teacherCfg: Record<string, unknown>, method: string, iters = 2, samplerList?: object[], extra: Record<string, unknown> = {}) {
+async function run(studentCfg: TypedConfig, teacherCfg: TypedConfig, method: string, iters = 2, samplerList?: object[], extra: Record<string, unknown> = {}) {
   const { registry, logger } = await testRegistry();
   const dir = tmp();
   const teacher = await writeTeacher(registry, dir, teacherCfg);

@@ -148,7 +148,7 @@ test.serial('distillation-only training moves the student toward the teacher (th
     await hook.beforeIter!({ model: student, iter: 0 } as never, batch);
     const { value, grads } = tf.variableGrads(() => kdLoss(0), params);
     losses.push(value.dataSync()[0]!);
-    opt.applyGradients(grads);
+    opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
     tf.dispose([value, ...Object.values(grads)]);
     hook.release();
   }

@@ -33,7 +33,7 @@ test("agrees with the Faster R-CNN box head's coder (weights 10, 10, 5, 5) on ra
 test('a degenerate box gives finite deltas and gradients; mismatched shapes are an error', (t) => {
   const [d] = deltas([[0.5, 0.5, 0, 0.1]], [[0.5, 0.5, 0.2, 0]]);
   t.true(d!.every(Number.isFinite), String(d));
-  const g = tf.tidy(() => tf.grad((b: tf.Tensor) => tf.sum(roiDeltas(b as tf.Tensor3D, tf.tensor3d([[[0.5, 0.5, 0.2, 0.2]]]))))(tf.tensor3d([[[0.5, 0.5, 0.1, 0.3]]])).arraySync());
+  const g = tf.tidy(() => tf.grad((b: tf.Tensor) => tf.sum(roiDeltas(b as tf.Tensor3D, tf.tensor3d([[[0.5, 0.5, 0.2, 0.2]]]))))(tf.tensor3d([[[0.5, 0.5, 0.1, 0.3]]])).arraySync() as number[][][]);
   t.deepEqual(g.flat(2).map((v) => +v.toFixed(4)), [50, 50, 50, +(5 / 0.3).toFixed(4)]);
   const e = t.throws(() => roiDeltas(tf.zeros([1, 2, 4]) as tf.Tensor3D, tf.zeros([1, 3, 4]) as tf.Tensor3D));
   t.true(isDetkitError(e) && e.code === 'INVALID_ARGUMENT');

@@ -134,15 +134,15 @@ async function openPage(url: string): Promise<{ page: Page; state: PageState }> 
   const page = await browser!.newPage({ viewport: { width: 1000, height: 760 } });
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
   await page.goto(url);
-  await page.waitForFunction(() => (window as unknown as { detkit?: PageState }).detkit?.status !== 'loading', null, { timeout: 60_000 });
-  return { page, state: await page.evaluate(() => (window as unknown as { detkit: PageState }).detkit) };
+  await page.waitForFunction(() => (globalThis as unknown as { detkit?: PageState }).detkit?.status !== 'loading', null, { timeout: 60_000 });
+  return { page, state: await page.evaluate(() => (globalThis as unknown as { detkit: PageState }).detkit) };
 }
 
 /** Feeds the fixture through the page's file input and returns the page's detections. */
 async function pageDetections(page: Page): Promise<PageState['last'] & object> {
   await page.setInputFiles('#file', fixture.file);
-  await page.waitForFunction(() => (window as unknown as { detkit: PageState }).detkit.last?.source === 'fixture.png', null, { timeout: 60_000 });
-  return page.evaluate(() => (window as unknown as { detkit: PageState }).detkit.last!);
+  await page.waitForFunction(() => (globalThis as unknown as { detkit: PageState }).detkit.last?.source === 'fixture.png', null, { timeout: 60_000 });
+  return page.evaluate(() => (globalThis as unknown as { detkit: PageState }).detkit.last!);
 }
 
 function maxBoxDifference(a: readonly Detection[], b: readonly Detection[]): number {
@@ -202,8 +202,8 @@ browserTest('wasm: the page finds what Node finds on the same checkpoint and ima
   await page.mouse.down();
   for (let y = 50; y <= 200; y += 10) await page.mouse.move(pad.x + 128 + (y - 50) / 15, pad.y + y);
   await page.mouse.up();
-  await page.waitForFunction(() => (window as unknown as { detkit: PageState }).detkit.last?.source === 'drawing', null, { timeout: 60_000 });
-  const drawn = await page.evaluate(() => (window as unknown as { detkit: PageState }).detkit.last!);
+  await page.waitForFunction(() => (globalThis as unknown as { detkit: PageState }).detkit.last?.source === 'drawing', null, { timeout: 60_000 });
+  const drawn = await page.evaluate(() => (globalThis as unknown as { detkit: PageState }).detkit.last!);
   await page.screenshot({ path: join(OUTPUT, 'web-page-drawing.png'), fullPage: true });
   t.log(`drawn '1': top detection ${JSON.stringify(drawn.detections[0])}`);
   t.is(drawn.detections[0]!.label, 1);

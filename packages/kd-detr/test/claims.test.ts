@@ -17,7 +17,9 @@ test('verdicts: clear gain, gain within the seed spread, loss, threshold, unmeas
   const ap = (a: Record<number, number>, b: Record<number, number>) => new Map([['a', runs(a)], ['b', runs(b)]]);
   t.is(judge(beats, ap({ 0: 0.03, 1: 0.04, 2: 0.05 }, { 0: 0.01, 1: 0.02, 2: 0.03 })).verdict, 'holds');
   // mean +0.01 but one seed lost: not a clear win
-  t.is(judge(beats, ap({ 0: 0.05, 1: 0.02, 2: 0.02 }, { 0: 0.01, 1: 0.02, 2: 0.03 })).verdict, 'holds, within seed spread');
+  t.is(judge(beats, ap({ 0: 0.05, 1: 0.02, 2: 0.02 }, { 0: 0.01, 1: 0.02, 2: 0.03 })).verdict, 'not settled (mean gain within seed spread)');
+  // every seed gains, but one seed carries the mean: +0.1, +0.1, +5.0 (mean 1.7 < std 2.8)
+  t.is(judge(beats, ap({ 0: 0.011, 1: 0.021, 2: 0.08 }, { 0: 0.01, 1: 0.02, 2: 0.03 })).verdict, 'not settled (mean gain within seed spread)');
   t.is(judge(beats, ap({ 0: 0.01 }, { 0: 0.02 })).verdict, 'does not hold');
   const byThree: Claim = { ...beats, atLeast: 0.03 };
   t.is(judge(byThree, ap({ 0: 0.05, 1: 0.06 }, { 0: 0.03, 1: 0.04 })).verdict, 'does not hold'); // +2.0 < +3.0

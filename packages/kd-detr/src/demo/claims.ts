@@ -42,12 +42,13 @@ export const PAPER_CLAIMS: readonly Claim[] = [
   { text: 'more general points help (paper: 10 -> 300 on COCO; here 100 -> 300)', better: 'kd-gs-g300', worse: 'kd-gs' },
 ];
 
-export type Verdict = 'holds' | 'holds, within seed spread' | 'does not hold' | 'not measured';
+export type Verdict = 'holds' | 'not settled (mean gain within seed spread)' | 'does not hold' | 'not measured';
 
 /**
  * Whether a claim holds on these runs. A mean gain past the threshold that is not past it on
- * every seed, or by less than the spread of the per-seed gains, is reported as such: three
- * seeds settle little. `cleared`: seeds whose gain is past the threshold.
+ * every seed, or by less than the spread of the per-seed gains, is not settled: its sign could
+ * flip with the next seed, and three seeds settle little. `cleared`: seeds whose gain is past
+ * the threshold.
  */
 export function judge(claim: Claim, ap: ReadonlyMap<string, ApBySeed>): { verdict: Verdict; gain?: PairedGain; cleared?: number } {
   const better = ap.get(claim.better);
@@ -60,7 +61,7 @@ export function judge(claim: Claim, ap: ReadonlyMap<string, ApBySeed>): { verdic
   const cleared = gain.diffs.filter((d) => asPrinted(d) > threshold).length;
   if (!(asPrinted(gain.mean) > threshold)) return { verdict: 'does not hold', gain, cleared };
   const clear = cleared === gain.n && (gain.n < 2 || gain.mean - threshold > gain.std);
-  return { verdict: clear ? 'holds' : 'holds, within seed spread', gain, cleared };
+  return { verdict: clear ? 'holds' : 'not settled (mean gain within seed spread)', gain, cleared };
 }
 
 /** A markdown table: one row per claim, with the paired gain in AP points and its verdict. */

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { applyOverrides, chooseLayout, writeFileAtomic } from '@detkit/core';
 import {
   finishedRun,
+  gainOverTrainingTable,
   meanStd,
   pairedGain,
   PALETTE,
@@ -131,6 +132,14 @@ for (const [i, arm] of arms.entries()) {
   lines.push(`| ${arm.label} | ${seeds.map((s) => (ap.has(s) ? pct(ap.get(s)) : 'not run')).join(' | ')} | ${mean} | ${gainCell} | ${ms} | ${command} |`);
   series.push(seedMeanApSeries(arm.label, PALETTE[i % PALETTE.length]!, rs));
 }
+const overTraining = gainOverTrainingTable(arms.map((arm) => ({
+  label: arm.label,
+  runs: new Map(seeds.flatMap((s) => {
+    const r = results.get(`${arm.key}/${s}`);
+    return r ? [[s, r] as [number, TrainingResult]] : [];
+  })),
+})));
+lines.push('', '## AP over training', '', 'Mean over the seeds evaluated at each iteration; in brackets the paired gain over the student alone there.', '', overTraining);
 lines.push('', '![validation AP (mean over seeds, band: min..max)](compare-ap.png)', '');
 await writeLineChartPng(join(out, 'compare-ap.png'), series, { title: 'validation AP (mean over seeds)', xLabel: 'iteration', yLabel: 'AP (%)', width: 900, height: 520 });
 await writeFileAtomic(join(out, 'compare.md'), lines.join('\n'));

@@ -13,5 +13,6 @@ export { consoleTable, meanStd, metricsTable, pct } from './demo/report.js';
 export { claimsTable, judge, pairedGain, PAPER_CLAIMS, signedPoints, type ApBySeed, type Claim, type PairedGain, type Verdict } from './demo/claims.js';
 export { PALETTE, writeLineChartPng } from './demo/chart.js';
 export { seedMeanApSeries } from './demo/seed-series.js';
+export { gainOverTrainingTable, type ArmRuns } from './demo/gain-over-training.js';
 export { relativeIterCost } from './demo/run-cost.js';
 export { exportStudentSite, type StudentSiteOptions } from './demo/web-site.js';

@@ -4,14 +4,14 @@ import test from 'ava';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportWeights, loadCheckpoint, loadModelWeights, saveCheckpoint, saveModelOnly } from '../src/checkpoint/checkpoint.js';
+import { exportWeights, loadCheckpoint, loadModelWeights, readCheckpointMeta, saveCheckpoint, saveModelOnly } from '../src/checkpoint/checkpoint.js';
 import { readSafetensors } from '../src/checkpoint/safetensors.js';
 import { isDetkitError } from '../src/errors.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import type { Hook } from '../src/runner/hook.js';
 import type { RunnerOptions } from '../src/runner/options.js';
 import { Runner } from '../src/runner/runner.js';
-import { paramValues, ToyConvNet, ToySource, toyServices } from './toy-model.js';
+import { paramValues, recordingLogger, ToyConvNet, ToySource, toyServices } from './toy-model.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');
@@ -108,8 +108,9 @@ test.serial('model-only weights: bare names, not accepted as a resumable checkpo
 });
 
 /** Trains the toy model (jittered by the run's Rng) to maxIters, optionally stopping at stopAt. */
-async function run(dir: string, opts: { maxIters: number; stopAt?: number; resumeFrom?: string }) {
-  const services = toyServices(42);
+async function run(dir: string, opts: { maxIters: number; stopAt?: number; resumeFrom?: string; trainingConfig?: Record<string, unknown>; allowConfigChange?: boolean }) {
+  const logger = recordingLogger();
+  const services = { ...toyServices(42), logger };
   const model = new ToyConvNet(opts.resumeFrom ? 1234 : 3); // a resumed run must not depend on its init
   model.jitter = services.rng;
   const counter = { n: 0 };
@@ -132,15 +133,19 @@ async function run(dir: string, opts: { maxIters: number; stopAt?: number; resum
     maxIters: opts.maxIters,
     workDir: dir,
     resumeFrom: opts.resumeFrom,
+    trainingConfig: opts.trainingConfig,
+    allowConfigChange: opts.allowConfigChange,
     services,
     handleSignals: false,
   };
   const runner = new Runner(options);
-  const result = await runner.train();
-  const values = paramValues(model);
-  runner.dispose();
-  model.dispose();
-  return { result, values, itersRun: counter.n };
+  try {
+    const result = await runner.train();
+    return { result, values: paramValues(model), itersRun: counter.n, logs: logger.logs };
+  } finally {
+    runner.dispose();
+    model.dispose();
+  }
 }
 
 for (const k of [7, 5]) {
@@ -158,6 +163,39 @@ for (const k of [7, 5]) {
     t.deepEqual(resumed.values, full.values);
   });
 }
+
+test.serial('a resume under a different training config is refused naming the keys; allowConfigChange logs them and goes on', async (t) => {
+  const dir = tmp();
+  const trained = { seed: 42, distill: { weights: { cls: 0.3, l1: 1.5 } } };
+  await run(dir, { maxIters: 12, stopAt: 5, trainingConfig: trained });
+  const ckPath = join(dir, 'stopped.safetensors');
+  t.deepEqual((await readCheckpointMeta(ckPath)).config, trained, 'the header records the config');
+
+  const changed = { seed: 42, distill: { weights: { cls: 1, l1: 1.5 } } };
+  const err = await t.throwsAsync(run(dir, { maxIters: 12, resumeFrom: ckPath, trainingConfig: changed }));
+  t.true(isDetkitError(err, 'RESUME_CONFIG_CHANGED'), String(err));
+  t.regex(err!.message, /stopped\.safetensors/);
+  t.regex(err!.message, /distill\.weights\.cls: 0\.3 -> 1\n/);
+  t.notRegex(err!.message, /l1/, 'only the changed key');
+
+  const allowed = await run(dir, { maxIters: 12, resumeFrom: ckPath, trainingConfig: changed, allowConfigChange: true });
+  t.is(allowed.itersRun, 7);
+  t.true(allowed.logs.some((l) => l.level === 'warn' && /changed config \(allowed\)/.test(l.message) && /distill\.weights\.cls: 0\.3 -> 1/.test(l.message)));
+
+  // The same config resumes silently and bit-identically (the other resume tests pass none).
+  const full = await run(tmp(), { maxIters: 12, trainingConfig: trained });
+  const same = await run(dir, { maxIters: 12, resumeFrom: ckPath, trainingConfig: trained });
+  t.deepEqual(same.values, full.values);
+  t.false(same.logs.some((l) => l.level === 'warn'));
+});
+
+test.serial('a checkpoint written before configs were recorded resumes with a warning that it was not checked', async (t) => {
+  const dir = tmp();
+  await run(dir, { maxIters: 12, stopAt: 5 });
+  const resumed = await run(dir, { maxIters: 12, resumeFrom: join(dir, 'stopped.safetensors'), trainingConfig: { seed: 1 } });
+  t.is(resumed.itersRun, 7);
+  t.true(resumed.logs.some((l) => l.level === 'warn' && /not checked/.test(l.message)));
+});
 
 test.serial('exportWeights keeps the model tensors of a checkpoint and drops optimizer and hook state', async (t) => {
   const dir = tmp();

@@ -65,6 +65,27 @@ test('SIGTERM (sent twice at once, as npx forwards it) stops after the iteration
   t.is(iterOf(join(workDir, 'latest.safetensors')), stopped + 1);
 });
 
+test('resuming under a changed config exits 3 naming the key and leaves the run untouched; --allow-config-change goes on and logs it', async (t) => {
+  const workDir = join(dir, 'changed');
+  const first = await detkit(tinyTrainArgs(workDir, 2));
+  t.is(first.code, 0, first.stderr);
+  const before = Object.fromEntries(readdirSync(workDir).map((f) => [f, readFileSync(join(workDir, f))]));
+  const latest = join(workDir, 'latest.safetensors');
+
+  const refused = await detkit(tinyTrainArgs(workDir, 4, '--resume', latest, '--set', 'train.optimizer.lr=0.002'));
+  t.is(refused.code, 3, refused.stderr);
+  t.regex(refused.stderr, /error \[RESUME_CONFIG_CHANGED\]: Cannot resume .*changed\/latest\.safetensors/);
+  t.regex(refused.stderr, /train\.optimizer\.lr: 0\.001 -> 0\.002/);
+  t.regex(refused.stderr, /--allow-config-change/);
+  t.deepEqual(readdirSync(workDir).sort(), Object.keys(before).sort(), 'no file added or removed');
+  for (const [f, bytes] of Object.entries(before)) t.true(readFileSync(join(workDir, f)).equals(bytes), `${f} unchanged`);
+
+  const allowed = await detkit(tinyTrainArgs(workDir, 4, '--resume', latest, '--set', 'train.optimizer.lr=0.002', '--allow-config-change'));
+  t.is(allowed.code, 0, allowed.stderr);
+  t.regex(allowed.stderr, /under a changed config \(allowed\):\n\s+train\.optimizer\.lr: 0\.001 -> 0\.002/);
+  t.is(iterOf(latest), 4);
+});
+
 test('stale temp files of dead writers are removed at start, a live writer\'s are kept; --set 2e0 is reported as read', async (t) => {
   const workDir = join(dir, 'stale');
   mkdirSync(workDir, { recursive: true });

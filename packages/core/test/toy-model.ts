@@ -111,6 +111,13 @@ export function toyServices(seed = 1): Services {
   return { logger: quietLogger, rng: createRng(seed), backend: tf.getBackend(), events$: EMPTY };
 }
 
+/** A logger keeping what it is told, for assertions on messages. */
+export function recordingLogger(): Logger & { logs: Array<{ level: 'debug' | 'info' | 'warn' | 'error'; message: string }> } {
+  const logs: Array<{ level: 'debug' | 'info' | 'warn' | 'error'; message: string }> = [];
+  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string) => void logs.push({ level, message });
+  return { logs, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
 /** Parameters as plain arrays (for exact comparisons). */
 export function paramValues(m: Module): Record<string, number[]> {
   const out: Record<string, number[]> = {};

@@ -62,3 +62,16 @@ test.serial('a run stopped before its last iteration (SIGTERM) writes no result.
   t.deepEqual(ran, [4, 5, 6]);
   t.is(resumed.iters, 6);
 });
+
+test.serial('a run whose config changed since its checkpoint (here its rate) is refused naming the key, not silently resumed', async (t) => {
+  const dir = tmp();
+  await train(writeConfig(dir, 2), 2);
+  rmSync(join(dir, 'result.json'));
+  // The extended leg differs in more than its length: the slip that once mixed two KD weightings in one run.
+  const changed = writeTinyRunConfig(dir, { maxIters: 4, evalInterval: 2, optimizer: { type: 'adamw', lr: 5e-4 } });
+  const ran: number[] = [];
+  const e = await t.throwsAsync(train(changed, 2, ran));
+  t.true(isDetkitError(e, 'RESUME_CONFIG_CHANGED'), String(e));
+  t.regex(e!.message, /train\.optimizer\.lr: 0\.0001 -> 0\.0005/);
+  t.deepEqual(ran, [], 'no step ran');
+});

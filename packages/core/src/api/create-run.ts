@@ -1,15 +1,16 @@
 import { join, resolve } from 'node:path';
 import type { Observable } from 'rxjs';
+import { readCheckpointMeta } from '../checkpoint/checkpoint.js';
 import { buildRun } from '../config/build-run.js';
 import { reinterpretation } from '../config/overrides.js';
 import type { DetkitConfig } from '../config/schema.js';
 import { DetkitError } from '../errors.js';
 import { attachWorkers } from '../parallel/attach.js';
 import type { Logger } from '../registry/types.js';
-import { hashConfig } from '../runner/config-hash.js';
 import type { RunnerEvent } from '../runner/events.js';
 import type { TrainableModel } from '../runner/model.js';
 import { Runner, type TrainResult } from '../runner/runner.js';
+import { checkResumeConfig, trainingConfig } from '../runner/training-config.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { removeStaleTemps } from '../util/stale-temps.js';
 import { openSession, type GlobalOptions, type Session } from '../cli/session.js';
@@ -20,6 +21,8 @@ export interface CreateRunOptions {
   overrides?: readonly string[];
   /** Continue from this checkpoint (`<workDir>/latest.safetensors`). */
   resume?: string;
+  /** Resume even if the checkpoint was trained under a different config (the changes are logged). */
+  allowConfigChange?: boolean;
   /** Replace a run already in the work dir (its files move to `replaced-<time>/`). */
   force?: boolean;
   /** Where messages go (default: the console, level from DETKIT_LOG_LEVEL). */
@@ -68,14 +71,16 @@ export async function createRun(configOrPath: string | Record<string, unknown>, 
   }
   const workDir = resolve(config.workDir);
   for (const f of await removeStaleTemps(workDir)) session.logger.info(`removed ${f}: the temp file of a write whose process died`);
-  const plan = await planWorkDir(workDir, { resume: options.resume ?? config.train.resumeFrom, force: options.force });
+  const resumeFrom = options.resume ?? config.train.resumeFrom;
+  const plan = await planWorkDir(workDir, { resume: resumeFrom, force: options.force });
   for (const o of session.loaded.overrides) {
     const read = reinterpretation(o);
     if (read !== undefined) session.logger.info(`--set ${o.source}: read as ${read}`);
   }
+  // Refused before anything is built or written; the runner logs allowed changes as it resumes.
+  if (resumeFrom) checkResumeConfig(resumeFrom, await readCheckpointMeta(resumeFrom), trainingConfig(config), options.allowConfigChange);
   const runOptions = await buildRun(config, session.registry, { resumeFrom: options.resume });
-  // The number of workers changes how a run computes, not what: a checkpoint resumes under any.
-  runOptions.configHash = hashConfig({ ...config, train: { ...config.train, workers: undefined } });
+  runOptions.allowConfigChange = options.allowConfigChange;
   const aside = await applyWorkDirPlan(plan);
   if (aside) session.logger.warn(`--force: moved the previous run's files (${plan.replace.join(', ')}) to ${aside}`);
   await saveResolvedConfig(session, runOptions.workDir);

@@ -6,7 +6,7 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { describeNonFinite, firstNonFinite } from './finite.js';
 import { CHECKPOINT_FORMAT, WEIGHTS_FORMAT, checkedModelWeights, corrupt, modelWeightsOf, refuseNonFiniteLoad } from './model-weights.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from './safetensors.js';
 
 export { CHECKPOINT_FORMAT, WEIGHTS_FORMAT } from './model-weights.js';
 
@@ -32,7 +32,10 @@ export interface CheckpointMeta {
   seed?: number;
   /** State of the run's Rng stream if the Rng exposes one (SeededRng.getState()). */
   rngState?: unknown;
+  /** Hash of `config` (hashConfig). */
   configHash?: string;
+  /** The training config that produced the state (`trainingConfig`): a resume checks it. */
+  config?: Record<string, unknown>;
   detkitVersion: string;
   /** Names of the hooks whose state is in the file. */
   hooks: string[];
@@ -48,7 +51,7 @@ export interface SaveCheckpointParts {
   epochIter?: number;
   /** Hook name -> its state tensors (Hook.stateTensors()). */
   hookTensors?: Map<string, Map<string, tf.Tensor>>;
-  meta?: { seed?: number; rngState?: unknown; configHash?: string; extra?: Record<string, unknown> };
+  meta?: { seed?: number; rngState?: unknown; configHash?: string; config?: Record<string, unknown>; extra?: Record<string, unknown> };
 }
 
 export interface LoadedCheckpoint {
@@ -96,6 +99,7 @@ export async function saveCheckpoint(path: string, parts: SaveCheckpointParts): 
     seed: parts.meta?.seed,
     rngState: parts.meta?.rngState,
     configHash: parts.meta?.configHash,
+    config: parts.meta?.config,
     detkitVersion: detkitVersion(),
     hooks: hookNames,
     extra: parts.meta?.extra,
@@ -146,6 +150,11 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
     disposeAll();
     throw e;
   }
+}
+
+/** A checkpoint's metadata (iteration, seed, config, ...), read from its header alone. */
+export async function readCheckpointMeta(path: string): Promise<CheckpointMeta> {
+  return parseMeta(path, await readSafetensorsMetadata(path));
 }
 
 function parseMeta(path: string, metadata: Record<string, string> | undefined): CheckpointMeta {

@@ -119,25 +119,12 @@ interface Entry {
  * yields a partial result.
  */
 export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): SafetensorsContent {
-  const bad = (problem: string): DetkitError =>
-    new DetkitError('CHECKPOINT_CORRUPT', `Corrupt safetensors file ${source}: ${problem}`, { file: source });
-  if (buf.byteLength < 8) throw bad(`file too short (${buf.byteLength} bytes, need at least 8 for the header length)`);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen64 = dv.getBigUint64(0, true);
-  if (headerLen64 > BigInt(buf.byteLength - 8)) throw bad(`header length ${headerLen64} exceeds the ${buf.byteLength - 8} bytes after the length prefix (truncated?)`);
-  const headerLen = Number(headerLen64);
-  if (headerLen > MAX_HEADER_BYTES) throw bad(`header length ${headerLen} is larger than the ${MAX_HEADER_BYTES} byte limit`);
+  const bad = badFile(source);
+  const headerLen = decodeSafetensorsHeaderLength(buf, buf.byteLength, source);
   const dataStart = 8 + headerLen;
   const dataLen = buf.byteLength - dataStart;
 
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, dataStart)));
-  } catch (e) {
-    throw bad(`header is not valid UTF-8 JSON (${(e as Error).message})`);
-  }
-  if (!isPlainObject(header)) throw bad('header is not a JSON object');
-
+  const header = parseHeader(buf.subarray(8, dataStart), bad);
   const metadata = parseMetadata(header[METADATA_KEY], bad);
   const entries = Object.entries(header)
     .filter(([k]) => k !== METADATA_KEY)
@@ -149,6 +136,40 @@ export function decodeSafetensors(buf: Uint8Array, source = '<buffer>'): Safeten
   const tensors = new Map<string, tf.Tensor>();
   entries.forEach((e, i) => tensors.set(e.name, tf.tensor(arrays[i]!, e.shape, DTYPES[e.dtype]!.tf)));
   return { tensors, metadata };
+}
+
+/**
+ * The `__metadata__` of a safetensors header, given the header's JSON bytes (the `headerLength`
+ * bytes after the 8-byte length prefix): what a file says about itself, without its tensors.
+ */
+export function decodeSafetensorsMetadata(headerJson: Uint8Array, source = '<buffer>'): Record<string, string> {
+  const bad = badFile(source);
+  return parseMetadata(parseHeader(headerJson, bad)[METADATA_KEY], bad);
+}
+
+/** The header length a safetensors file's first 8 bytes announce, checked against the limit. */
+export function decodeSafetensorsHeaderLength(prefix: Uint8Array, fileBytes: number, source = '<buffer>'): number {
+  const bad = badFile(source);
+  if (prefix.byteLength < 8 || fileBytes < 8) throw bad(`file too short (${fileBytes} bytes, need at least 8 for the header length)`);
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileBytes - 8)) throw bad(`header length ${n} exceeds the ${fileBytes - 8} bytes after the length prefix (truncated?)`);
+  if (n > BigInt(MAX_HEADER_BYTES)) throw bad(`header length ${n} is larger than the ${MAX_HEADER_BYTES} byte limit`);
+  return Number(n);
+}
+
+function badFile(source: string): (problem: string) => DetkitError {
+  return (problem) => new DetkitError('CHECKPOINT_CORRUPT', `Corrupt safetensors file ${source}: ${problem}`, { file: source });
+}
+
+function parseHeader(bytes: Uint8Array, bad: (p: string) => DetkitError): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw bad(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (!isPlainObject(header)) throw bad('header is not a JSON object');
+  return header;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { promises as fs } from 'node:fs';
 import { DetkitError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsContent } from './safetensors-codec.js';
+import { decodeSafetensors, decodeSafetensorsHeaderLength, decodeSafetensorsMetadata, encodeSafetensors, type SafetensorsContent } from './safetensors-codec.js';
 
 export * from './safetensors-codec.js';
 
@@ -29,3 +29,31 @@ export async function readSafetensors(file: string): Promise<SafetensorsContent>
   return decodeSafetensors(buf, file);
 }
 
+
+/** A safetensors file's `__metadata__`, reading only its header (not the tensors). */
+export async function readSafetensorsMetadata(file: string): Promise<Record<string, string>> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(file, 'r');
+    const { size } = await handle.stat();
+    const prefix = await readAt(handle, 0, Math.min(8, size));
+    const headerLen = decodeSafetensorsHeaderLength(prefix, size, file);
+    return decodeSafetensorsMetadata(await readAt(handle, 8, headerLen), file);
+  } catch (e) {
+    if (e instanceof DetkitError) throw e;
+    throw new DetkitError('IO', `Cannot read safetensors file ${file}: ${(e as Error).message}`, { file }, { cause: e });
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** `length` bytes from `position` (a read may return fewer than asked: loop until done). */
+async function readAt(handle: fs.FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  for (let done = 0; done < length; ) {
+    const { bytesRead } = await handle.read(out, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return out;
+}

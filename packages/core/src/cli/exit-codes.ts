@@ -5,7 +5,8 @@ import type { DetkitErrorCode } from '../errors.js';
  *   0   success
  *   1   internal error (a bug: not a DetkitError); rerun with DETKIT_DEBUG=1 for the stack
  *   2   the subcommand (or a part it needs) is not built yet (NOT_IMPLEMENTED)
- *   3   bad input: config, plugin, registry name or argument; a work dir holding another run
+ *   3   bad input: config, plugin, registry name or argument; a work dir holding another run; a
+ *       resume under a config other than the checkpoint's
  *   4   run-time failure: data, I/O, checkpoint, backend, model contract, non-finite loss or outputs
  *   64  command-line usage error (unknown option, missing argument)
  *   130 training stopped by Ctrl-C (SIGINT; latest.safetensors was written)
@@ -31,6 +32,7 @@ const BAD_INPUT: ReadonlySet<string> = new Set<DetkitErrorCode>([
   'REGISTRY_DUPLICATE',
   'INVALID_ARGUMENT',
   'WORK_DIR_IN_USE',
+  'RESUME_CONFIG_CHANGED',
 ]);
 
 export function exitCodeFor(code: string): number {

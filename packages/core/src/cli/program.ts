@@ -34,6 +34,7 @@ export function createProgram(result: { code: number }): Command {
     .command('train <config>')
     .description('train a model from a config file (.ts, .js, .mjs, .json)')
     .option('--resume <checkpoint>', 'resume from a checkpoint (model, optimizer, iteration)')
+    .option('--allow-config-change', 'resume even if the checkpoint was trained under a different config (the changed keys are logged)')
     .option('--force', 'replace a run already in the work dir (its files are moved to <work dir>/replaced-<time>/)')
     .action(async (config: string, _o, cmd: Command) => {
       result.code = await trainCommand(config, globals(cmd));
@@ -43,6 +44,7 @@ export function createProgram(result: { code: number }): Command {
     .command('distill <config>')
     .description('train a student with a distillation hook (the config needs a `distill: { type, ... }` section)')
     .option('--resume <checkpoint>', 'resume from a checkpoint')
+    .option('--allow-config-change', 'resume even if the checkpoint was trained under a different config (the changed keys are logged)')
     .option('--force', 'replace a run already in the work dir (its files are moved to <work dir>/replaced-<time>/)')
     .action(async (config: string, _o, cmd: Command) => {
       result.code = await trainCommand(config, globals(cmd), 'distill');

@@ -8,6 +8,7 @@ import type { Hook } from '../runner/hook.js';
 import { assertTrainableModel } from '../runner/assert-model.js';
 import type { TrainableModel } from '../runner/model.js';
 import type { RunnerOptions } from '../runner/options.js';
+import { trainingConfig } from '../runner/training-config.js';
 import type { DetkitConfig } from './schema.js';
 
 /**
@@ -101,6 +102,8 @@ export async function buildRun(config: DetkitConfig, registry: Registry, options
     clipGradNorm: config.train.clipGradNorm,
     workDir: resolve(config.workDir),
     resumeFrom: options.resumeFrom ?? config.train.resumeFrom,
+    // Checkpoints record it; a resume under a different one is refused.
+    trainingConfig: trainingConfig(config),
     services: registry.services,
   };
 }

@@ -12,3 +12,4 @@ export * from './forward-steps.js';
 export * from './segmented-tape.js';
 export * from './host-reader.js';
 export * from './assert-model.js';
+export * from './training-config.js';

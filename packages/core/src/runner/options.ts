@@ -24,8 +24,13 @@ export interface RunnerOptions {
   services: Services;
   /** Install SIGINT/SIGTERM handlers that stop after the current iteration and checkpoint. Default true. */
   handleSignals?: boolean;
-  /** Hash of the run's config, stored in checkpoints (see `hashConfig`). */
-  configHash?: string;
+  /**
+   * What the run computes (`trainingConfig(config)`): stored in checkpoints with its hash, and
+   * a resume under a different one is refused (RESUME_CONFIG_CHANGED) unless `allowConfigChange`.
+   */
+  trainingConfig?: Record<string, unknown>;
+  /** Resume even if the checkpoint's training config differs (the changes are logged). */
+  allowConfigChange?: boolean;
   /** Data-parallel training over worker threads (`attachWorkers`); absent: one process. */
   parallel?: ParallelSeam;
 }

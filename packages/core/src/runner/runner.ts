@@ -15,11 +15,13 @@ import { predictAll } from './evaluation.js';
 import type { RunnerEvent } from './events.js';
 import type { ForwardSteps } from './forward-steps.js';
 import type { IterInfo, Metrics, RunState } from './hook.js';
+import { hashConfig } from './config-hash.js';
 import { HookList } from './hook-list.js';
 import { forwardSteps, type LossTerms } from './model.js';
 import type { RunnerOptions } from './options.js';
 import { installInterruptHandler } from './signals.js';
 import { trainStep } from './train-step.js';
+import { checkResumeConfig, formatChanges } from './training-config.js';
 
 export interface TrainResult {
   /** Iterations completed. */
@@ -125,7 +127,7 @@ export class Runner {
       meta: {
         seed: this.options.services.rng.seed,
         rngState: rng.getState?.(),
-        configHash: this.options.configHash,
+        ...(this.options.trainingConfig ? { config: this.options.trainingConfig, configHash: hashConfig(this.options.trainingConfig) } : {}),
         // The latest evaluation travels with the weights (export, the web page show it).
         ...(this.lastEval ? { extra: { metrics: this.lastEval.metrics, metricsIter: this.lastEval.iter } } : {}),
       },
@@ -140,8 +142,10 @@ export class Runner {
   private async resume(path: string): Promise<void> {
     const ck = await loadCheckpoint(path);
     try {
-      if (this.options.configHash && ck.meta.configHash && ck.meta.configHash !== this.options.configHash) {
-        this.log('warn', `Resuming from ${path}: its config hash ${ck.meta.configHash} differs from this run's ${this.options.configHash}`);
+      if (this.options.trainingConfig) {
+        const changes = checkResumeConfig(path, ck.meta, this.options.trainingConfig, this.options.allowConfigChange);
+        if (!changes) this.log('warn', `Resuming from ${path}: written before detkit recorded training configs, so not checked against this run's`);
+        else if (changes.length > 0) this.log('warn', `Resuming from ${path} under a changed config (allowed):\n${formatChanges(changes)}`);
       }
       this.options.model.loadStateDict(ck.model, { source: path });
       this.optimizer.loadStateDict(ck.optimizer);

@@ -11,6 +11,8 @@ import type { GlobalOptions } from '../session.js';
 
 export interface TrainCommandOptions extends GlobalOptions {
   resume?: string;
+  /** Resume under a config other than the checkpoint's (the changes are logged). */
+  allowConfigChange?: boolean;
   /** Replace a run already in the work dir (moved aside to `replaced-<time>/`). */
   force?: boolean;
 }
@@ -39,7 +41,7 @@ export async function trainCommand(configPath: string, opts: TrainCommandOptions
   const removeEarlyStop = exitOnStopSignal(createConsoleLogger());
   let run: DetkitRun | undefined;
   try {
-    run = await createRun(configPath, { flags: opts, resume: opts.resume, force: opts.force, requireDistill: mode === 'distill' });
+    run = await createRun(configPath, { flags: opts, resume: opts.resume, allowConfigChange: opts.allowConfigChange, force: opts.force, requireDistill: mode === 'distill' });
     const { runner, config, session } = run;
     // From beforeRun on, the runner's own handlers stop gracefully.
     const handOver = runner.events$.subscribe((e) => e.type === 'beforeRun' && removeEarlyStop());

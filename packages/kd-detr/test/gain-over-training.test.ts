@@ -1,5 +1,5 @@
 import test from 'ava';
-import { gainOverTrainingTable } from '../src/experiments.js';
+import { gainOverTrainingTable, seedMeanApSeries } from '../src/experiments.js';
 import type { TrainingResult } from '../src/experiments.js';
 
 /** A run evaluated at the given iterations with the given AP fractions. */
@@ -29,4 +29,17 @@ test('AP over training: mean per evaluated iteration, paired gain over the first
 
 test('AP over training of no arms is empty', (t) => {
   t.is(gainOverTrainingTable([]), '');
+});
+
+test('the chart line over seeds: mean where evaluated, min..max band, a seed missing at an iteration left out', (t) => {
+  const series = seedMeanApSeries('distilled', '#123456', [run({ 1000: 0.30, 2000: 0.45 }), run({ 1000: 0.26 })]);
+  t.like(series, { label: 'distilled', color: '#123456' });
+  t.is(series.points.length, 2);
+  t.is(series.points[0]![0], 1000);
+  t.true(Math.abs(series.points[0]![1] - 28) < 1e-9);
+  t.deepEqual(series.points[1], [2000, 45]);
+  t.deepEqual(series.band?.[1], [2000, 45, 45]);
+  const [it, lo, hi] = series.band![0]!;
+  t.is(it, 1000);
+  t.true(Math.abs(lo - 26) < 1e-9 && Math.abs(hi - 30) < 1e-9);
 });

@@ -1,4 +1,5 @@
 import { pairedGain, signedPoints, type ApBySeed } from './claims.js';
+import { apAtIter, evaluatedIters } from './evaluated-ap.js';
 import { meanStd } from './report.js';
 import type { TrainingResult } from './run-training.js';
 
@@ -12,7 +13,7 @@ export interface ArmRuns {
 function apAt(runs: ReadonlyMap<number, TrainingResult>, iter: number): ApBySeed {
   const out = new Map<number, number>();
   for (const [seed, r] of runs) {
-    const ap = r.history.find((h) => h.iter === iter)?.metrics.AP;
+    const ap = apAtIter(r, iter);
     if (ap !== undefined) out.set(seed, ap);
   }
   return out;
@@ -27,7 +28,7 @@ function apAt(runs: ReadonlyMap<number, TrainingResult>, iter: number): ApBySeed
 export function gainOverTrainingTable(arms: readonly ArmRuns[]): string {
   const [base, ...others] = arms;
   if (!base) return '';
-  const iters = [...new Set(arms.flatMap((a) => [...a.runs.values()].flatMap((r) => r.history.map((h) => h.iter))))].sort((x, y) => x - y);
+  const iters = evaluatedIters(arms.flatMap((a) => [...a.runs.values()]));
   const lines = [
     `| AP (mean over seeds) at iteration | ${iters.join(' | ')} |`,
     `| --- | ${iters.map(() => '---').join(' | ')} |`,

@@ -1,4 +1,5 @@
 import type { Series } from './chart.js';
+import { apAtIter, evaluatedIters } from './evaluated-ap.js';
 import { meanStd } from './report.js';
 import type { TrainingResult } from './run-training.js';
 
@@ -7,8 +8,8 @@ import type { TrainingResult } from './run-training.js';
  * iteration, the mean over the runs evaluated there, with a min..max band.
  */
 export function seedMeanApSeries(label: string, color: string, runs: readonly TrainingResult[]): Series {
-  const iters = [...new Set(runs.flatMap((r) => r.history.map((h) => h.iter)))].sort((x, y) => x - y);
-  const at = (it: number) => runs.map((r) => r.history.find((h) => h.iter === it)?.metrics.AP).filter((x): x is number => x !== undefined).map((x) => 100 * x);
+  const iters = evaluatedIters(runs);
+  const at = (it: number) => runs.map((r) => apAtIter(r, it)).filter((x): x is number => x !== undefined).map((x) => 100 * x);
   return {
     label,
     color,

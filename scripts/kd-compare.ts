@@ -6,10 +6,15 @@
 //     --distilled dab=configs/kd-detr/mnist-dab-to-faster-rcnn.ts [--distilled name=config ...] \
 //     --iters 1000 --seeds 0,1 [--eval-interval 500] [--set train.lrSchedule.milestones=[800] ...] \
 //     --out packages/kd-detr/results/<name> [--jobs N] [--workers N] [--checkpoint-every 100] [--summarize]
+//     [--extend packages/kd-detr/results/<shorter>]
 // A run whose result.json exists and whose config is unchanged is reused (commit the run folders
 // and an interrupted comparison resumes in another session); a run cut short resumes from its
 // newest checkpoint (every --checkpoint-every iterations, in its folder, not committed). Writes <out>/compare.md (AP per seed,
 // mean, paired gain over the student alone) and <out>/compare-ap.png (AP curves).
+// --extend DIR starts each run from the same arm and seed of an earlier, shorter comparison (its
+// newest checkpoint and metrics are copied in): the rate must not depend on the length (constant
+// or step), and a run whose config differs in more than its length is refused when it resumes.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +30,7 @@ import {
   seedMeanApSeries,
   RunsProgress,
   signedPoints,
+  startFromEarlierRun,
   writeLineChartPng,
   type TrainingJob,
   type TrainingResult,
@@ -43,6 +49,7 @@ const { values: a } = parseArgs({
     workers: { type: 'string' },
     summarize: { type: 'boolean', default: false },
     'checkpoint-every': { type: 'string', default: '100' },
+    extend: { type: 'string' },
   },
 });
 const fail = (message: string): never => {
@@ -61,6 +68,8 @@ const evalInterval = positive(a['eval-interval'], 'eval-interval')!;
 const seeds = a.seeds!.split(',').map((s) => (/^\d+$/.test(s) ? Number(s) : fail(`--seeds: '${s}' is not a seed (e.g. --seeds 0,1)`)));
 const out = resolve(a.out!);
 const checkpointEvery = positive(a['checkpoint-every'], 'checkpoint-every')!;
+const extend = a.extend === undefined ? undefined : resolve(a.extend);
+if (extend && !existsSync(extend)) fail(`--extend ${a.extend}: no such folder`);
 
 /** The arms of the comparison: the student alone first, then each teacher's distillation config. */
 const arms = [
@@ -88,6 +97,8 @@ for (const seed of seeds) {
     }
     if (a.summarize) continue;
     await writeFileAtomic(join(dir, 'config.json'), text);
+    const copied = extend && (await startFromEarlierRun(join(extend, `${arm.key}-seed${seed}`), dir));
+    if (copied) console.error(`experiment:compare: ${arm.key}/${seed} starts from ${relative(process.cwd(), copied)} (copied from ${relative(process.cwd(), extend!)})`);
     jobs.push({ name: `${arm.key}/${seed}`, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log'), checkpointEvery });
     costs.push(arm.key === 'alone' ? 1 : 3); // a distilled step costs ~2-5x (teacher forward, extra points)
   }

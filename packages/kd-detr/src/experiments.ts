@@ -7,6 +7,7 @@ export { DEMO_SCHEDULE, pluginModulePath, studentRunConfig, type ShortSchedule }
 export { verdictLine, writeDemoReport } from './demo/demo-report.js';
 export { runJobs, type RunJobsOptions, type TrainingJob } from './demo/jobs.js';
 export { finishedRun, repoRelative } from './demo/finished-run.js';
+export { startFromEarlierRun } from './demo/extend-run.js';
 export { trainConfigFile, type ProgressMessage, type TrainingResult } from './demo/run-training.js';
 export { RunsProgress } from './demo/progress.js';
 export { consoleTable, meanStd, metricsTable, pct } from './demo/report.js';

@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { isDetkitError, silentLogger, type Logger } from '@detkit/core';
+import { isDetkitError, readCheckpointMeta, silentLogger, type Logger } from '@detkit/core';
+import { startFromEarlierRun } from '../src/demo/extend-run.js';
 import { trainConfigFile, type TrainingResult } from '../src/demo/run-training.js';
 import { captureLogger, tmp, writeTinyRunConfig } from './helpers.js';
 
@@ -74,4 +75,22 @@ test.serial('a run whose config changed since its checkpoint (here its rate) is 
   t.true(isDetkitError(e, 'RESUME_CONFIG_CHANGED'), String(e));
   t.regex(e!.message, /train\.optimizer\.lr: 0\.0001 -> 0\.0005/);
   t.deepEqual(ran, [], 'no step ran');
+});
+
+test.serial('startFromEarlierRun (experiment:compare --extend): a longer run starts from a shorter one\'s newest checkpoint and ends as if run straight through', async (t) => {
+  const straight = await train(writeConfig(tmp(), 6));
+  const short = tmp();
+  await train(writeConfig(short, 4), 2);
+  const long = tmp();
+  const copied = await startFromEarlierRun(short, long);
+  t.truthy(copied);
+  t.is((await readCheckpointMeta(copied!)).iter, 4, 'the newest checkpoint, by the iteration in its header');
+  t.true(existsSync(join(long, 'metrics.jsonl')));
+  t.is(await startFromEarlierRun(short, long), undefined, 'a run with a checkpoint of its own keeps it');
+  t.is(await startFromEarlierRun(join(short, 'missing'), tmp()), undefined, 'nothing to start from');
+  const ran: number[] = [];
+  const extended = await train(writeConfig(long, 6), 2, ran);
+  t.deepEqual(ran, [5, 6]);
+  t.deepEqual(extended.history.map((h) => h.iter), [2, 4, 6], "the shorter run's evaluations stay in the history");
+  t.deepEqual(extended.final, straight.final);
 });

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
-import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import { newestCheckpoint } from './newest-checkpoint.js';
 import {
   attachWorkers,
   buildRun,
@@ -140,16 +141,6 @@ async function resumableOverrides(config: DetkitConfig, every: number | undefine
   const resumeFrom = await newestCheckpoint(config.workDir);
   if (resumeFrom) overrides.push(`train.resumeFrom=${resumeFrom}`);
   return { overrides, resumeFrom };
-}
-
-/** `latest.safetensors` (written on Ctrl-C / SIGTERM) or the highest `iter_N.safetensors`, whichever is further on. */
-async function newestCheckpoint(dir: string): Promise<string | undefined> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const periodic = names.filter((n) => /^iter_\d+\.safetensors$/.test(n)).sort();
-  const candidates = [...(names.includes('latest.safetensors') ? ['latest.safetensors'] : []), ...periodic.slice(-1)].map((n) => join(dir, n));
-  if (candidates.length < 2) return candidates[0];
-  const stats = await Promise.all(candidates.map((c) => stat(c)));
-  return stats[0]!.mtimeMs >= stats[1]!.mtimeMs ? candidates[0] : candidates[1];
 }
 
 /** The `eval` records of a run's metrics.jsonl before iteration `before`. */

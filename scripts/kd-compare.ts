@@ -6,14 +6,16 @@
 //     --distilled dab=configs/kd-detr/mnist-dab-to-faster-rcnn.ts [--distilled name=config ...] \
 //     --iters 1000 --seeds 0,1 [--eval-interval 500] [--set train.lrSchedule.milestones=[800] ...] \
 //     --out packages/kd-detr/results/<name> [--jobs N] [--workers N] [--checkpoint-every 100] [--summarize]
-//     [--extend packages/kd-detr/results/<shorter>]
+//     [--extend packages/kd-detr/results/<shorter> [--allow-config-change]]
 // A run whose result.json exists and whose config is unchanged is reused (commit the run folders
 // and an interrupted comparison resumes in another session); a run cut short resumes from its
 // newest checkpoint (every --checkpoint-every iterations, in its folder, not committed). Writes <out>/compare.md (AP per seed,
 // mean, paired gain over the student alone) and <out>/compare-ap.png (AP curves).
 // --extend DIR starts each run from the same arm and seed of an earlier, shorter comparison (its
 // newest checkpoint and metrics are copied in): the rate must not depend on the length (constant
-// or step), and a run whose config differs in more than its length is refused when it resumes.
+// or step), and a run whose config differs in more than its length is refused when it resumes,
+// unless --allow-config-change: a branch, e.g. a step schedule whose first milestone is the
+// earlier runs' last iteration continues them exactly as if it had been set from the start.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -50,6 +52,7 @@ const { values: a } = parseArgs({
     summarize: { type: 'boolean', default: false },
     'checkpoint-every': { type: 'string', default: '100' },
     extend: { type: 'string' },
+    'allow-config-change': { type: 'boolean', default: false },
   },
 });
 const fail = (message: string): never => {
@@ -99,7 +102,7 @@ for (const seed of seeds) {
     await writeFileAtomic(join(dir, 'config.json'), text);
     const copied = extend && (await startFromEarlierRun(join(extend, `${arm.key}-seed${seed}`), dir));
     if (copied) console.error(`experiment:compare: ${arm.key}/${seed} starts from ${relative(process.cwd(), copied)} (copied from ${relative(process.cwd(), extend!)})`);
-    jobs.push({ name: `${arm.key}/${seed}`, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log'), checkpointEvery });
+    jobs.push({ name: `${arm.key}/${seed}`, configFile: join(dir, 'config.json'), logFile: join(dir, 'train.log'), checkpointEvery, allowConfigChange: a['allow-config-change'] });
     costs.push(arm.key === 'alone' ? 1 : 3); // a distilled step costs ~2-5x (teacher forward, extra points)
   }
 }

@@ -64,7 +64,7 @@ test.serial('a run stopped before its last iteration (SIGTERM) writes no result.
   t.is(resumed.iters, 6);
 });
 
-test.serial('a run whose config changed since its checkpoint (here its rate) is refused naming the key, not silently resumed', async (t) => {
+test.serial('a run whose config changed since its checkpoint (here its rate) is refused naming the key, not silently resumed; allowConfigChange branches on purpose', async (t) => {
   const dir = tmp();
   await train(writeConfig(dir, 2), 2);
   rmSync(join(dir, 'result.json'));
@@ -75,6 +75,11 @@ test.serial('a run whose config changed since its checkpoint (here its rate) is 
   t.true(isDetkitError(e, 'RESUME_CONFIG_CHANGED'), String(e));
   t.regex(e!.message, /train\.optimizer\.lr: 0\.0001 -> 0\.0005/);
   t.deepEqual(ran, [], 'no step ran');
+  // A branch on purpose (experiment:compare --allow-config-change) goes on and says what changed.
+  const logger = captureLogger();
+  await trainConfigFile(changed, 'run', (m) => m.type === 'iter' && ran.push(m.iter), logger, { checkpointEvery: 2, allowConfigChange: true });
+  t.deepEqual(ran, [3, 4]);
+  t.true(logger.lines.some((l) => /changed config \(allowed\)/.test(l) && /train\.optimizer\.lr: 0\.0001 -> 0\.0005/.test(l)), logger.lines.join('\n'));
 });
 
 test.serial('startFromEarlierRun (experiment:compare --extend): a longer run starts from a shorter one\'s newest checkpoint and ends as if run straight through', async (t) => {
@@ -93,4 +98,26 @@ test.serial('startFromEarlierRun (experiment:compare --extend): a longer run sta
   t.deepEqual(ran, [5, 6]);
   t.deepEqual(extended.history.map((h) => h.iter), [2, 4, 6], "the shorter run's evaluations stay in the history");
   t.deepEqual(extended.final, straight.final);
+});
+
+test.serial('a branch: the rate dropped at the earlier run\'s last iteration continues it exactly as a run with that schedule from the start', async (t) => {
+  const dropAt4 = { type: 'lr-schedule', policy: 'step', milestones: [4], gamma: 0.1 };
+  /** Training losses by iteration (the loss at i+1 is the first to see step i's rate). */
+  const lossesOf = async (file: string, options = {}) => {
+    const losses: Record<number, number> = {};
+    await trainConfigFile(file, 'run', (m) => m.type === 'iter' && (losses[m.iter] = m.loss), silentLogger, options);
+    return losses;
+  };
+  const straight = await lossesOf(writeTinyRunConfig(tmp(), { maxIters: 6, evalInterval: 2, lrSchedule: dropAt4 }));
+  const constant = tmp();
+  const unbranched = await lossesOf(writeConfig(constant, 4), { checkpointEvery: 2 });
+  const branch = tmp();
+  await startFromEarlierRun(constant, branch);
+  const branched = await lossesOf(writeTinyRunConfig(branch, { maxIters: 6, evalInterval: 2, lrSchedule: dropAt4 }), { checkpointEvery: 2, allowConfigChange: true });
+  t.deepEqual(Object.keys(branched), ['5', '6']);
+  t.is(branched[5], straight[5]);
+  t.is(branched[6], straight[6], 'bit-identical after the drop');
+  const constantOn = await lossesOf(writeConfig(tmp(), 6));
+  t.is(constantOn[4], unbranched[4]);
+  t.not(constantOn[6], straight[6], 'the drop changes the run (else this test shows nothing)');
 });

@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DetkitError } from '@detkit/core';
-import type { ProgressMessage, TrainingResult } from './run-training.js';
+import type { ProgressMessage, TrainingResult, TrainRunOptions } from './run-training.js';
 
 export interface TrainingJob {
   name: string;
@@ -16,6 +16,8 @@ export interface TrainingJob {
   workers?: number;
   /** Resumable run: a checkpoint this often, and resume from the newest one found (`TrainRunOptions`). */
   checkpointEvery?: number;
+  /** Resume even from a checkpoint trained under another config (`TrainRunOptions`). */
+  allowConfigChange?: boolean;
 }
 
 /** The child entry next to this file, with the same extension (.ts under tsx, .js when built). */
@@ -50,7 +52,8 @@ export async function runJobs(jobs: readonly TrainingJob[], parallel: number, on
     const log = createWriteStream(job.logFile);
     await new Promise<void>((resolve) => {
       let failure: string | undefined;
-      const args = [job.configFile, job.name, job.workers !== undefined ? String(job.workers) : '-', job.checkpointEvery !== undefined ? String(job.checkpointEvery) : '-'];
+      const runOptions: TrainRunOptions = { workers: job.workers, checkpointEvery: job.checkpointEvery, allowConfigChange: job.allowConfigChange };
+      const args = [job.configFile, job.name, JSON.stringify(runOptions)];
       const child = fork(childEntry(), args, { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
       live.add(child);
       child.stdout?.pipe(log, { end: false });

@@ -31,6 +31,11 @@ export interface TrainRunOptions {
    * bit-identical to running through, so a resumed run is the same experiment.
    */
   checkpointEvery?: number;
+  /**
+   * Resume even from a checkpoint trained under another config (the changed keys are logged):
+   * a branch, e.g. the rate dropped from a constant-rate run's checkpoint at the milestone.
+   */
+  allowConfigChange?: boolean;
 }
 
 /** What a training child reports to its parent (over IPC) while it runs. */
@@ -80,6 +85,7 @@ export async function trainConfigFile(
   await loadBuiltinPlugins(registry, { baseDir: process.cwd(), loaded });
   await loadPlugins(registry, config.plugins, { baseDir: dirname(file), loaded });
   const run = await buildRun(config, registry);
+  run.allowConfigChange = options.allowConfigChange;
   const workers = await attachWorkers(run, { config, plugins: loaded.map((p) => p.url), pluginBaseDir: dirname(file), backend: backend.name, logger });
   const runner = new Runner(run);
   const sub = services.attachEvents(runner.events$);

@@ -1,15 +1,13 @@
 // Child-process entry of the demo and the experiments: trains one config file and reports over
-// IPC. Usage (forked): train-child <config file> <run name> [workers] [checkpoint every]
-// (see TrainRunOptions; '-' for a default). Console output goes to the
-// parent's pipe (saved as the run's train.log), so the parent's progress display stays clean.
-import { trainConfigFile, type ProgressMessage } from './run-training.js';
+// IPC. Usage (forked): train-child <config file> <run name> [TrainRunOptions as JSON]. Console
+// output goes to the parent's pipe (saved as the run's train.log), so the parent's progress display stays clean.
+import { trainConfigFile, type ProgressMessage, type TrainRunOptions } from './run-training.js';
 
-const [file, name, workers, checkpointEvery] = process.argv.slice(2);
-const given = (v: string | undefined) => (v === undefined || v === '-' ? undefined : Number(v));
+const [file, name, options] = process.argv.slice(2);
 const send = (m: ProgressMessage) => process.send?.(m);
 try {
-  if (!file || !name) throw new Error('usage: train-child <config file> <run name> [workers] [checkpoint every]');
-  const result = await trainConfigFile(file, name, send, undefined, { workers: given(workers), checkpointEvery: given(checkpointEvery) });
+  if (!file || !name) throw new Error('usage: train-child <config file> <run name> [TrainRunOptions as JSON]');
+  const result = await trainConfigFile(file, name, send, undefined, JSON.parse(options ?? '{}') as TrainRunOptions);
   send({ type: 'done', name, result });
   process.exitCode = 0;
 } catch (e) {

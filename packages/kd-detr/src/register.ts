@@ -19,7 +19,7 @@ import { Params } from './util/params.js';
 /** Registry kind of the distillation methods (kd-detr and the baselines). */
 export const METHOD_KIND = 'distill-method';
 /** The hook's own keys in the `distill` section; every other key goes to the method. */
-const HOOK_KEYS = ['teacher', 'method', 'saveStudent', 'priority'];
+const HOOK_KEYS = ['teacher', 'method', 'saveStudent', 'priority', 'until'];
 const LOSS_KEYS = ['temperature', 'weights', 'foregroundWeighting', 'klNormalizer'];
 
 function readLoss(p: Params): ResolvedKdLossOptions {
@@ -63,7 +63,17 @@ async function buildHook(params: Record<string, unknown>, ctx: BuildContext): Pr
     teacherLabel: spec ? (spec.model ? `'${spec.model.type}'` : `the model of ${spec.config}`) : undefined,
     saveStudent: p.boolean('saveStudent', true),
     priority: p.number('priority'),
+    until: readUntil(p),
   });
+}
+
+/** `distill.until`: a positive whole number of iterations, or absent (distil throughout). */
+function readUntil(p: Params): number | undefined {
+  const until = p.number('until');
+  if (until !== undefined && !(Number.isInteger(until) && until >= 1)) {
+    throw new DetkitError('CONFIG_INVALID', `distill.until must be a whole number of iterations >= 1 (distil for that many, then train alone), got ${until}`, { key: 'distill.until' });
+  }
+  return until;
 }
 
 /** Registers the hook, the samplers and the distillation methods. */

@@ -8,6 +8,7 @@ import {
   createServices,
   saveModelOnly,
   Runner,
+  type RunnerOptions,
   type Batch,
   type BatchSource,
   type BatchTarget,
@@ -96,7 +97,12 @@ export function tinySource(length = 2, b = 2): BatchSource {
 
 /** A Runner over the tiny source (no validation, no signal handler). */
 export function tinyRunner(registry: Registry, model: QueryGroupDetector, hooks: Hook[], maxIters: number, workDir = tmp()): Runner {
-  return new Runner({
+  return new Runner(tinyRunnerOptions(registry, model, hooks, maxIters, workDir));
+}
+
+/** The options of `tinyRunner`, to add to (e.g. `resumeFrom`). */
+export function tinyRunnerOptions(registry: Registry, model: QueryGroupDetector, hooks: Hook[], maxIters: number, workDir = tmp()): RunnerOptions {
+  return {
     model,
     train: tinySource(),
     hooks,
@@ -106,7 +112,7 @@ export function tinyRunner(registry: Registry, model: QueryGroupDetector, hooks:
     workDir,
     services: registry.services,
     handleSignals: false,
-  });
+  };
 }
 
 /** Copies of every tensor of a state dict, as plain arrays (for bit-identical comparisons). */

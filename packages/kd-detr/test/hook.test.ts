@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { type Hook } from '@detkit/core';
+import { isDetkitError, Runner, type Hook } from '@detkit/core';
 import type { QueryGroup, QueryGroupDetector } from '@detkit/detectors';
 import { KdDetrHook } from '../src/kd-detr.js';
-import { changedSince, recordIterations, snapshot, testRegistry, tinyModel, tinyRunner, tmp, writeTeacher } from './helpers.js';
+import { changedSince, recordIterations, snapshot, testRegistry, tinyModel, tinyRunner, tinyRunnerOptions, tmp, writeTeacher } from './helpers.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');
@@ -194,4 +194,49 @@ test.serial('gt-matched-logits baseline (the reference\'s): runs through the hoo
   t.deepEqual([...new Set(names)].sort(), ['bbox', 'bbox_0', 'cls', 'cls_0'].map((x) => `kd-detr.kd_gtmatch_${x}`).sort());
   t.is(tensors[3], tensors[1], `tensor counts ${tensors.join(',')}`);
   hook.dispose();
+});
+
+test.serial('distill.until: the first N iterations distil, then the student trains alone (no teacher forward); a branch at N equals the straight run', async (t) => {
+  const { registry, student, hook, dir } = await setup({ until: 3 });
+  const prepares: number[] = [];
+  const prepare = hook.method.prepare.bind(hook.method);
+  hook.method.prepare = (args) => (prepares.push(args.iter), prepare(args));
+  const runner = tinyRunner(registry, student, [hook as Hook], 5, dir);
+  const { iters, tensors } = recordIterations(runner);
+  await runner.train();
+  const kdTerms = iters.map((l) => Object.keys(l).filter((k) => k.startsWith('kd-detr.')).length);
+  t.deepEqual(kdTerms.map((n) => n > 0), [true, true, true, false, false]);
+  t.deepEqual(prepares, [0, 1, 2], 'the teacher runs for the distilled steps only');
+  t.is(tensors[4], tensors[3], 'nothing kept from the teacher once distillation stops');
+  const straight = snapshot(student);
+  hook.dispose();
+  runner.dispose();
+  student.dispose();
+
+  // Distil throughout for 3 iterations, checkpoint, then resume with until: 3 for 2 more.
+  const first = await setup();
+  const firstRunner = tinyRunner(first.registry, first.student, [first.hook as Hook], 3, first.dir);
+  await firstRunner.train();
+  const ck = await firstRunner.saveCheckpoint('at3.safetensors');
+  first.hook.dispose();
+  firstRunner.dispose();
+  first.student.dispose();
+  const branch = await setup({ until: 3 });
+  const branchRunner = new Runner({ ...tinyRunnerOptions(branch.registry, branch.student, [branch.hook as Hook], 5, branch.dir), resumeFrom: ck });
+  await branchRunner.train();
+  t.is(branch.hook.teacher, undefined, 'resumed past until: the teacher is never loaded');
+  t.deepEqual(snapshot(branch.student), straight);
+  branch.hook.dispose();
+  branchRunner.dispose();
+  branch.student.dispose();
+});
+
+test.serial('distill.until must be a whole number of iterations >= 1', async (t) => {
+  const { registry } = await testRegistry();
+  const teacher = await writeTeacher(registry, tmp());
+  for (const until of [0, 2.5, -1]) {
+    const e = await t.throwsAsync(registry.build('hook', { type: 'kd-detr', teacher, until }));
+    t.true(isDetkitError(e, 'CONFIG_INVALID'), String(e));
+    t.regex(e!.message, /distill\.until .*got -?[\d.]+/);
+  }
 });

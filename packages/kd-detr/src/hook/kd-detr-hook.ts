@@ -16,6 +16,13 @@ export interface KdDetrHookOptions {
   logger: Logger;
   /** Write `workDir/student.safetensors` (student weights only) at the end. Default true. */
   saveStudent?: boolean;
+  /**
+   * Distil during the first `until` iterations only, then let the student train alone (no
+   * teacher forward, no distillation queries, the student alone's step time). Default: the
+   * whole run. Like a step rate schedule, it depends on the iteration only, so a run branched
+   * from a constant-distillation run's checkpoint at `until` is the run with `until` set.
+   */
+  until?: number;
   priority?: number;
 }
 
@@ -58,6 +65,10 @@ export class KdDetrHook implements Hook {
       this.options.logger.info(`kd-detr: method 'none': the student trains alone`);
       return;
     }
+    if (!this.distilsAt(state.iter)) {
+      this.options.logger.info(`kd-detr: resumed at iteration ${state.iter}, past distill.until (${this.options.until}): the teacher is not loaded`);
+      return;
+    }
     // Before loading the teacher: a student that cannot take this method fails at once.
     assertStudentContract(this.method, student, this.teacherModel ? describeModel(this.teacherModel) : (this.options.teacherLabel ?? 'distill.teacher'));
     if (!this.teacherModel) {
@@ -69,21 +80,30 @@ export class KdDetrHook implements Hook {
     this.options.logger.info(`kd-detr: method '${this.method.name}', ${this.expected.length} loss terms: ${this.expected.join(', ')}`);
   }
 
+  /** Whether the step with 0-based index `step` distils (see `until`). */
+  distilsAt(step: number): boolean {
+    return this.method.needsTeacher && (this.options.until === undefined || step < this.options.until);
+  }
+
   async beforeIter(state: RunState, batch: Batch): Promise<void> {
-    if (!this.method.needsTeacher) return;
     this.release();
+    if (!this.distilsAt(state.iter)) {
+      if (state.iter === this.options.until) this.options.logger.info(`kd-detr: distilled for ${this.options.until} iterations (distill.until); the student trains alone from here`);
+      return;
+    }
     if (!this.teacherModel) throw new DetkitError('MODEL_CONTRACT', 'kd-detr: beforeIter before beforeRun (no teacher loaded)');
     this.prepared = await this.method.prepare({ teacher: this.teacherModel, batch, iter: state.iter, student: state.model, replica: state.replica });
   }
 
   afterForward(state: RunState, batch: Batch, forward: ForwardResult): LossTerms | ForwardSteps<LossTerms> | void {
-    if (!this.method.needsTeacher) return;
+    if (!this.distilsAt(state.iter)) return;
     if (!this.prepared) throw new DetkitError('MODEL_CONTRACT', `kd-detr: afterForward at iteration ${state.iter} without the teacher's outputs (beforeIter did not run)`);
     return this.method.losses({ student: state.model, outputs: forward.outputs, batch, prepared: this.prepared });
   }
 
   afterIter(state: RunState, info: IterInfo): void {
     this.release();
+    if (!this.distilsAt(info.iter - 1)) return;
     const missing = this.expected.filter((t) => !(`${this.name}.${t}` in info.losses));
     if (missing.length > 0) {
       throw new DetkitError('MODEL_CONTRACT', `kd-detr: configured loss term(s) ${missing.join(', ')} were never computed at iteration ${info.iter}`, { missing });

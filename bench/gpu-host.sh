@@ -100,7 +100,8 @@ run() {
 # scavenges), a CPU profile of the host side (prof/*.cpuprofile), and (kernel-ms) the GPU time of
 # every program of one step at both sizes, by tfjs kernel, from timestamp queries (its log). The first runs of a call
 # varied by ~20% from process to process on one H200, so the main variants run twice.
-# PROBE_ONLY=base,cpu-profile runs the named variants only; PROBE_MODELS=student,teacher.
+# PROBE_ONLY=base,cpu-profile runs the named variants only; PROBE_MODELS=student,teacher;
+# PROBE_CASES=all times batch 32 of 256x256 too (default small: batch 8 of 64x64).
 probe() {
   local out
   out=$(out_dir)
@@ -109,16 +110,17 @@ probe() {
   local variants=(
     "base||"
     "host-off|DETKIT_WEBGPU_HOST=0|"
-    "no-adam-in-place|DETKIT_WEBGPU_FUSED=adam,sumsq,deform,layernorm,batchnorm,focal,giou|"
+    "no-adam-in-place|DETKIT_WEBGPU_FUSED=-adam-in-place|"
     "base-again||"
     "host-off-again|DETKIT_WEBGPU_HOST=0|"
-    "no-adam-in-place-again|DETKIT_WEBGPU_FUSED=adam,sumsq,deform,layernorm,batchnorm,focal,giou|"
+    "no-adam-in-place-again|DETKIT_WEBGPU_FUSED=-adam-in-place|"
     "submit-15|DETKIT_WEBGPU_HOST=upload,layouts|"
     "submit-256|DETKIT_WEBGPU_SUBMIT_BATCH=256|"
     "no-upload|DETKIT_WEBGPU_HOST=layouts,submit|"
-    "no-layernorm|DETKIT_WEBGPU_FUSED=adam,adam-in-place,sumsq,deform,batchnorm,focal,giou|"
-    "no-batchnorm|DETKIT_WEBGPU_FUSED=adam,adam-in-place,sumsq,deform,layernorm,focal,giou|"
-    "no-losses|DETKIT_WEBGPU_FUSED=adam,adam-in-place,sumsq,deform,layernorm,batchnorm|"
+    "no-layernorm|DETKIT_WEBGPU_FUSED=-layernorm|"
+    "no-batchnorm|DETKIT_WEBGPU_FUSED=-batchnorm|"
+    "no-losses|DETKIT_WEBGPU_FUSED=-focal,-giou|"
+    "no-conv-filter|DETKIT_WEBGPU_FUSED=-conv-filter|"
     "no-fused|DETKIT_WEBGPU_FUSED=0|"
     "dawn-unchecked|$unchecked|"
     "semi-space-64||--max-semi-space-size=64"
@@ -131,7 +133,7 @@ probe() {
     [[ -z "${PROBE_ONLY:-}" || ",$PROBE_ONLY," == *",$name,"* ]] || continue
     echo "== probe $name"
     # shellcheck disable=SC2086 # envs and flags are word lists
-    env BENCH_GPU_MODELS=dab BENCH_GPU_CASES=small BENCH_GPU_ONLY=${PROBE_MODELS:-student} BENCH_ITERS=${BENCH_ITERS:-5} \
+    env BENCH_GPU_MODELS=dab BENCH_GPU_CASES=${PROBE_CASES:-small} BENCH_GPU_ONLY=${PROBE_MODELS:-student} BENCH_ITERS=${BENCH_ITERS:-5} \
       BENCH_GPU_JSON="$out/probe-$name.json" $envs timeout "${PROBE_TIMEOUT:-120}" ./node $flags bench-gpu.mjs > "$out/probe-$name.log" 2>&1 || echo "probe $name exited $?"
   done
   ./node -e '

@@ -192,6 +192,11 @@ export async function run(): Promise<GpuRow[]> {
   if (!all) console.log(`${where} is not a hardware GPU: only batch 8 of 64x64 (BENCH_GPU_CASES=all for the rest)`);
   const rows: GpuRow[] = [];
   const failures: string[] = [];
+  // Written after every case, so figures survive a run cut short by the host's time limit.
+  const json = process.env['BENCH_GPU_JSON'];
+  const saveJson = (): void => {
+    if (json) writeFileSync(json, JSON.stringify({ where, backend: selected.reason, iters, rows, failures }, null, 2) + '\n');
+  };
   for (const { batch, size } of sizes) {
     for (const [name, cfg] of configs) {
       // One model failing (on an adapter not tried before) must not lose the other figures.
@@ -200,6 +205,7 @@ export async function run(): Promise<GpuRow[]> {
       } catch (e) {
         failures.push(`${name} ${batch}x${size}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
       }
+      saveJson();
     }
   }
   printTable(
@@ -220,8 +226,6 @@ export async function run(): Promise<GpuRow[]> {
     console.log(`  ${r.model} ${r.batch}x${r.size}: GPU time of one profiled step ${fmt(total)} ms${total === 0 ? ' (no timestamp queries on this adapter)' : ''}, by kernel: ${top}`);
   }
   for (const f of failures) console.log(`  failed: ${f}`);
-  const json = process.env['BENCH_GPU_JSON'];
-  if (json) writeFileSync(json, JSON.stringify({ where, backend: selected.reason, iters, rows, failures }, null, 2) + '\n');
   // The WGSL deformable-attention kernels against the composed tfjs ops (bench/deformable.ts).
   if (moreModels && !only) await kernelTable(selected.name);
   return rows;

@@ -74,6 +74,9 @@ test('DETKIT_WEBGPU_FUSED picks the fused kernel groups: all, none, or a named l
   t.deepEqual([...fusedGroups('1')], [...FUSED_GROUPS]);
   t.deepEqual([...fusedGroups('0')], []);
   t.deepEqual([...fusedGroups('adam, layernorm')], ['adam', 'layernorm']);
+  t.deepEqual([...fusedGroups('-conv-filter,-adam')], FUSED_GROUPS.filter((g) => g !== 'conv-filter' && g !== 'adam'));
+  t.regex(t.throws(() => fusedGroups('adam,-giou'))!.message, /DETKIT_WEBGPU_FUSED: 'adam,-giou' mixes names and '-names'/);
+  t.regex(t.throws(() => fusedGroups('-attention'))!.message, /unknown group 'attention'/);
   const e = t.throws(() => fusedGroups('adam,attention'));
   t.true(isDetkitError(e, 'INVALID_ARGUMENT'));
   t.regex(e!.message, /DETKIT_WEBGPU_FUSED: unknown group 'attention'/);

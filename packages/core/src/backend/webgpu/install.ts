@@ -20,6 +20,7 @@ import { FOCAL_LOSS_GRAD_LOGITS_KERNEL, FOCAL_LOSS_GRAD_TARGETS_KERNEL, FOCAL_LO
 import { focalLossGradLogitsWebGpu, focalLossGradTargetsWebGpu, focalLossWebGpu } from './focal-loss.js';
 import { PAIR_GIOU_GRAD_KERNEL, PAIR_GIOU_KERNEL } from '../giou.js';
 import { pairGiouGradWebGpu, pairGiouWebGpu } from './giou.js';
+import { makeConv2DBackpropFilter } from './conv-filter.js';
 
 const MARK = Symbol.for('detkit.webgpuKernel');
 type Marked = KernelFunc & { [MARK]?: true };
@@ -43,7 +44,7 @@ function add(name: string, fn: KernelFunc): boolean {
   return true;
 }
 
-export const FUSED_GROUPS = ['adam', 'adam-in-place', 'sumsq', 'deform', 'layernorm', 'batchnorm', 'focal', 'giou'] as const;
+export const FUSED_GROUPS = ['adam', 'adam-in-place', 'sumsq', 'deform', 'layernorm', 'batchnorm', 'focal', 'giou', 'conv-filter'] as const;
 export type FusedGroup = (typeof FUSED_GROUPS)[number];
 
 /**
@@ -99,5 +100,8 @@ export function installWebGpuKernels(): string[] {
     [PAIR_GIOU_KERNEL, pairGiouWebGpu],
     [PAIR_GIOU_GRAD_KERNEL, pairGiouGradWebGpu],
   ]);
+  // The filter gradient with its reduction split over chunks of positions: the stock program's
+  // one thread per filter element made the stem's gradient most of a 256x256 step's GPU time.
+  if (groups.has('conv-filter') && override('Conv2DBackpropFilter', makeConv2DBackpropFilter)) changed.push('Conv2DBackpropFilter (split)');
   return changed;
 }

@@ -1,6 +1,7 @@
 import type { CheckpointMeta } from '../checkpoint/checkpoint.js';
 import type { DetkitConfig } from '../config/schema.js';
 import { DetkitError } from '../errors.js';
+import { plainJson } from './plain-json.js';
 
 /**
  * What a resumed run must share with the run that wrote its checkpoint: the resolved config
@@ -16,7 +17,7 @@ export function trainingConfig(config: DetkitConfig): Record<string, unknown> {
   const { workDir: _w, backend: _b, plugins: _p, evaluator: _e, defaultHooks: _h, train, data, ...rest } = config;
   const { maxIters: _m, evalInterval: _ei, checkpointInterval: _ci, logInterval: _li, workers: _wk, resumeFrom: _r, ...training } = train;
   const { val: _v, valBatchSize: _vb, valTransforms: _vt, numWorkers: _n, prefetch: _pf, ...trainData } = data;
-  return plain({ ...rest, train: training, data: trainData }) as Record<string, unknown>;
+  return plainJson({ ...rest, train: training, data: trainData }) as Record<string, unknown>;
 }
 
 /** One key whose value differs: `path` as `--set` spells it, the values as JSON. */
@@ -62,19 +63,6 @@ export function checkResumeConfig(path: string, meta: CheckpointMeta, current: R
 /** `key: before -> after` lines, for messages. */
 export function formatChanges(changes: readonly ConfigChange[]): string {
   return changes.map((c) => `  ${c.path}: ${c.before} -> ${c.after}`).join('\n');
-}
-
-function plain(v: unknown): unknown {
-  if (v instanceof RegExp) return v.toString();
-  if (Array.isArray(v)) return v.map(plain);
-  if (isRecord(v)) {
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([, x]) => x !== undefined && typeof x !== 'function')
-        .map(([k, x]) => [k, plain(x)]),
-    );
-  }
-  return v;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -10,6 +10,8 @@
 #                                    #   summary.txt, nvidia-smi.txt
 #   bash bench/gpu-host.sh probe     # there: one student step under variants (probe-*.json/.log,
 #                                    #   probe-summary.txt) and a CPU profile (prof/)
+#   bash bench/gpu-host.sh parity    # there: one training step of each model on webgpu against the
+#                                    #   cpu backend (bench/gpu-parity.ts): parity.log
 #   bash bench/gpu-host.sh all       # run, then probe
 # With the session's device tool:   run(command="bash bench/gpu-host.sh run", carry=[".gpu", ".gl"])
 # Env for `run`: BENCH_ITERS (default 10), VK_DRIVER_FILES (default: NVIDIA's ICD), TORCH_ITERS (20),
@@ -26,18 +28,26 @@ prepare() {
   rm -rf .gpu .gl
   mkdir -p .gpu/node_modules/webgpu/dist/linux-x64 .gl
   echo "node $(node --version) -> .gpu/node.xz"
-  xz -T2 -6 -c "$(readlink -f "$(command -v node)")" > .gpu/node.xz
+  # Stripped of its symbols first where `strip` exists (99 -> 86 MB; xz 24.2 -> 22.1 MB): the
+  # working tree that travels is capped at 64 MiB, and the repo's tracked files take ~36 of it.
+  local node_bin
+  node_bin=$(readlink -f "$(command -v node)")
+  if command -v strip >/dev/null && strip -o /tmp/gpu-host-node "$node_bin" 2>/dev/null; then node_bin=/tmp/gpu-host-node; fi
+  xz -T2 -6 -c "$node_bin" > .gpu/node.xz
   # Dawn: the npm 'webgpu' package reduced to what loads on linux-x64.
   cp node_modules/webgpu/index.js node_modules/webgpu/package.json .gpu/node_modules/webgpu/
   xz -T2 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > .gpu/node_modules/webgpu/dist/linux-x64/dawn.node.xz
   # detkit + tfjs (+ tfjs-backend-webgpu) in one file; --ignore-annotations keeps tfjs's kernel
   # registrations (its sideEffects lists would drop them).
-  npx esbuild bench/gpu.ts --bundle --platform=node --format=esm --conditions=source --external:webgpu \
-    --ignore-annotations --log-level=warning --outfile=.gpu/bench-gpu.mjs \
-    --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
-  # Native modules do not travel: bench/gpu.ts must not reach the dataset code (sharp).
-  if grep -q 'sharp' .gpu/bench-gpu.mjs; then echo "bench-gpu.mjs bundles sharp (a native module the host lacks)" >&2; exit 1; fi
-  xz -T2 -6 .gpu/bench-gpu.mjs # 8 MB -> 1 MB: the working tree that travels is capped at 64 MiB
+  local entry
+  for entry in gpu gpu-parity; do
+    npx esbuild "bench/$entry.ts" --bundle --platform=node --format=esm --conditions=source --external:webgpu \
+      --ignore-annotations --log-level=warning --outfile=".gpu/bench-$entry.mjs" \
+      --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
+    # Native modules do not travel: the bench must not reach the dataset code (sharp).
+    if grep -q 'sharp' ".gpu/bench-$entry.mjs"; then echo "bench-$entry.mjs bundles sharp (a native module the host lacks)" >&2; exit 1; fi
+    xz -T2 -6 ".gpu/bench-$entry.mjs" # 8 MB -> 1 MB: the working tree that travels is capped at 64 MiB
+  done
   cp bench/torch_dab_detr.py .gpu/
   # The Vulkan loader and glvnd, as .debs for amd64 (the host has the NVIDIA driver but neither).
   mkdir -p /tmp/gpu-host-apt/partial
@@ -66,6 +76,16 @@ host_setup() {
   local dawn=node_modules/webgpu/dist/linux-x64/dawn.node
   [ -f "$dawn" ] || xz -dc "$dawn.xz" > "$dawn"
   [ -f bench-gpu.mjs ] || xz -dc bench-gpu.mjs.xz > bench-gpu.mjs
+  [ -f bench-gpu-parity.mjs ] || xz -dc bench-gpu-parity.mjs.xz > bench-gpu-parity.mjs
+}
+
+# webgpu against the cpu backend at full model size (bench/gpu-parity.ts): parity.log.
+parity() {
+  local out
+  out=$(out_dir)
+  host_setup
+  timeout "${PARITY_TIMEOUT:-420}" ./node bench-gpu-parity.mjs > "$out/parity.log" 2>&1 || echo "bench-gpu-parity.mjs exited $?"
+  grep -v '^Warning: \|^$' "$out/parity.log" | grep -v '^    at \|^ *- ' || true
 }
 
 run() {
@@ -149,6 +169,7 @@ case "${1:-}" in
   prepare) prepare ;;
   run) run ;;
   probe) probe ;;
+  parity) parity ;;
   all) run; probe ;;
-  *) echo "usage: bash bench/gpu-host.sh prepare|run|probe|all" >&2; exit 64 ;;
+  *) echo "usage: bash bench/gpu-host.sh prepare|run|probe|parity|all" >&2; exit 64 ;;
 esac

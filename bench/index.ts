@@ -14,6 +14,7 @@ const SECTIONS: Record<string, Loader> = {
   detectors: () => import('./detectors.js'),
   dp: () => import('./dp.js'),
   gpu: () => import('./gpu.js'),
+  'gpu-parity': () => import('./gpu-parity.js'),
   'async-step': () => import('./async-step.js'),
   deformable: () => import('./deformable.js'),
 };

@@ -16,53 +16,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import {
   computeGradients, createRegistry, createServices, selectBackend, silentLogger, validateConfig, webGpuAdapter,
-  type Batch, type BatchTarget, type ForwardSteps, type LossTerms, type TrainableModel,
+  type TrainableModel,
 } from '@detkit/core';
 import { scaledError } from '@detkit/core/testing';
 import { registerDetectors } from '@detkit/detectors';
-import student from '../configs/dab-detr/mnist-student.js';
-import teacher from '../configs/dab-detr/mnist-teacher.js';
-import deformableStudent from '../configs/deformable-detr/mnist-student.js';
-import dinoStudent from '../configs/dino/mnist-student.js';
+import { DAB_CONFIGS, MORE_CONFIGS, lossSteps, syntheticBatch } from './gpu-models.js';
 
 type Model = TrainableModel & { namedParameters(): Array<[string, tf.Variable]>; trainableParameters(): Array<[string, tf.Variable]>; dispose(): void };
-type RawConfig = Record<string, unknown> & { model: unknown; train: Record<string, unknown> & { optimizer: Record<string, unknown> } };
 
 // 1% of each gradient's scale: a kernel bug (an index, a missing term) is off by O(1), while
 // float32 rounding over a full model's backward reached 1.7e-3 on SwiftShader (the DAB-DETR
 // student's first encoder FFN and backbone, gradients ~1000x smaller than the heads').
 const TOL = Number(process.env['PARITY_TOL'] ?? 1e-2);
 
-/** A config that `extends` another, resolved without reading files (as bench/gpu.ts). */
-function extending(parent: RawConfig, child: RawConfig): RawConfig {
-  const { extends: _, ...own } = child;
-  return { ...parent, ...own, model: child.model, train: { ...parent.train, ...own.train, optimizer: { ...parent.train.optimizer, ...child.train.optimizer } } };
-}
-
-const CONFIGS: ReadonlyArray<readonly [string, unknown]> = [
-  ['student', student],
-  ['teacher', teacher],
-  ['deformable-student', deformableStudent],
-  ['dino-student', extending(deformableStudent as RawConfig, dinoStudent as RawConfig)],
-];
-
-/** Random images in [0,1) with 1-3 boxes each (deterministic in `seed`; as bench/gpu.ts). */
-function syntheticBatch(b: number, size: number, seed: number): Batch {
-  let s = seed >>> 0;
-  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const images = tf.tensor4d(Float32Array.from({ length: b * size * size * 3 }, r), [b, size, size, 3]);
-  const targets: BatchTarget[] = Array.from({ length: b }, (_, i) => {
-    const n = 1 + Math.floor(r() * 3);
-    const boxes = Float32Array.from({ length: 4 * n }, (_, k) => (k % 4 < 2 ? 0.2 + 0.6 * r() : 0.1 + 0.2 * r()));
-    return { boxes, labels: Int32Array.from({ length: n }, () => Math.floor(r() * 10)), imageId: i, height: size, width: size, origHeight: size, origWidth: size };
-  });
-  return { images, masks: tf.ones([b, size, size]) as tf.Tensor3D, targets };
-}
-
-function* lossSteps(model: TrainableModel, batch: Batch): ForwardSteps<LossTerms> {
-  const f = model.forwardTrainSteps ? yield* model.forwardTrainSteps(batch) : model.forwardTrain(batch);
-  return f.losses;
-}
+const CONFIGS = [...DAB_CONFIGS, ...MORE_CONFIGS];
 
 interface StepValues {
   losses: Record<string, number>;

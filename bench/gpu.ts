@@ -22,33 +22,13 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   createOptimizer, createRegistry, createServices, selectBackend, silentLogger, trainStep, validateConfig, webGpuAdapter,
-  type Batch, type BatchTarget, type ForwardSteps, type LossTerms, type TrainableModel,
+  type TrainableModel,
 } from '@detkit/core';
 import { registerDetectors } from '@detkit/detectors';
-import student from '../configs/dab-detr/mnist-student.js';
-import teacher from '../configs/dab-detr/mnist-teacher.js';
-import deformableStudent from '../configs/deformable-detr/mnist-student.js';
-import dinoStudent from '../configs/dino/mnist-student.js';
+import { DAB_CONFIGS, MORE_CONFIGS, lossSteps, syntheticBatch } from './gpu-models.js';
 import { kernelTable } from './ms-deform-attn-calls.js';
 import { countStepCosts, type StepCounts } from './step-counters.js';
 
-type RawConfig = Record<string, unknown> & { model: unknown; train: Record<string, unknown> & { optimizer: Record<string, unknown> } };
-
-/**
- * A config that `extends` another, resolved without reading files (so the bundle for a bare GPU
- * host needs none): the child's model, and its optimizer keys over the parent's.
- */
-function extending(parent: RawConfig, child: RawConfig): RawConfig {
-  const { extends: _, ...own } = child;
-  return { ...parent, ...own, model: child.model, train: { ...parent.train, ...own.train, optimizer: { ...parent.train.optimizer, ...child.train.optimizer } } };
-}
-
-/** DAB-DETR (the PyTorch reference's model) always; Deformable DETR and DINO on hardware or BENCH_GPU_MODELS=all. */
-const DAB_CONFIGS: ReadonlyArray<readonly [string, unknown]> = [['student', student], ['teacher', teacher]];
-const MORE_CONFIGS: ReadonlyArray<readonly [string, unknown]> = [
-  ['deformable-student', deformableStudent],
-  ['dino-student', extending(deformableStudent as RawConfig, dinoStudent as RawConfig)],
-];
 const SIZES: ReadonlyArray<{ batch: number; size: number }> = [
   { batch: 8, size: 64 },
   { batch: 32, size: 256 },
@@ -58,24 +38,6 @@ type Model = TrainableModel & { trainableParameters(): Array<[string, tf.Variabl
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(2));
-
-/** Random images in [0,1) with 1-3 boxes each (deterministic in `seed`). */
-function syntheticBatch(b: number, size: number, seed: number): Batch {
-  let s = seed >>> 0;
-  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const images = tf.tensor4d(Float32Array.from({ length: b * size * size * 3 }, r), [b, size, size, 3]);
-  const targets: BatchTarget[] = Array.from({ length: b }, (_, i) => {
-    const n = 1 + Math.floor(r() * 3);
-    const boxes = Float32Array.from({ length: 4 * n }, (_, k) => (k % 4 < 2 ? 0.2 + 0.6 * r() : 0.1 + 0.2 * r()));
-    return { boxes, labels: Int32Array.from({ length: n }, () => Math.floor(r() * 10)), imageId: i, height: size, width: size, origHeight: size, origWidth: size };
-  });
-  return { images, masks: tf.ones([b, size, size]) as tf.Tensor3D, targets };
-}
-
-function* lossSteps(model: TrainableModel, batch: Batch): ForwardSteps<LossTerms> {
-  const f = model.forwardTrainSteps ? yield* model.forwardTrainSteps(batch) : model.forwardTrain(batch);
-  return f.losses;
-}
 
 export interface GpuRow {
   model: string;
